@@ -1,0 +1,1 @@
+//! Weight interop and output files.

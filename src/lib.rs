@@ -1,0 +1,20 @@
+//! # spikeburn
+//!
+//! Spiking neural networks on [Burn](https://burn.dev), trained the way the neuromorphic
+//! community trains them, on any Burn backend, with every part verified.
+//!
+//! - [`ttfs`]: exact first-spike-time layers (Göltz, Kriener et al. 2021) with analytical
+//!   gradients.
+//! - [`data`]: datasets and spike-time encoders (Yin-Yang, generated bit-exactly).
+//! - [`train`]: configurations, the training loop, run folders.
+//! - [`io`]: weight interop (safetensors) and `.npy` output.
+//! - [`device`]: picking the Burn backend at run time.
+#![warn(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub mod data;
+pub mod device;
+pub mod io;
+pub mod train;
+pub mod ttfs;
+pub mod util;

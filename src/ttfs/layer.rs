@@ -1,0 +1,202 @@
+//! [`SpikeTimeLayer`]: a layer of exact first-spike-time LIF neurons as a Burn module.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::Rng;
+use rand_distr::{Distribution, Normal};
+
+use super::functional::{self, SpikeTimeGrads};
+use super::neuron::{NeuronParams, NeuronTensors, TauRatio};
+
+/// Configuration of a [`SpikeTimeLayer`], created with [`SpikeTimeLayerConfig::init`].
+#[derive(Config, Debug)]
+pub struct SpikeTimeLayerConfig {
+    /// Number of input synapses (spike trains from the previous layer or the encoder).
+    pub n_inputs: usize,
+    /// Number of neurons in the layer.
+    pub n_outputs: usize,
+    /// Times of the layer's bias spikes, in model time units (one extra, trained, input row
+    /// per entry; the Yin-Yang reference uses `[0.9]`).
+    #[config(default = "Vec::new()")]
+    pub bias_times: Vec<f64>,
+    /// Mean of the normal weight initialisation.
+    #[config(default = 1.0)]
+    pub weight_mean: f64,
+    /// Standard deviation of the normal weight initialisation.
+    #[config(default = 1.0)]
+    pub weight_std: f64,
+    /// τm/τs.
+    #[config(default = "TauRatio::Equal")]
+    pub tau_ratio: TauRatio,
+    /// τs, in model time units.
+    #[config(default = 1.0)]
+    pub tau_syn: f64,
+    /// ϑ, the threshold potential.
+    #[config(default = 1.0)]
+    pub v_th: f64,
+    /// E_l, the leak potential.
+    #[config(default = 0.0)]
+    pub v_leak: f64,
+    /// g_l, the leak conductance; `None` means `τs/τm` (C_m = τs, the reference's choice).
+    pub g_leak: Option<f64>,
+}
+
+impl SpikeTimeLayerConfig {
+    /// The scalar neuron parameters this config gives every neuron.
+    pub fn neuron(&self) -> NeuronParams {
+        NeuronParams {
+            tau_syn: self.tau_syn,
+            ratio: self.tau_ratio,
+            v_th: self.v_th,
+            v_leak: self.v_leak,
+            g_leak: self.g_leak.unwrap_or(1.0 / self.tau_ratio.value()),
+        }
+    }
+
+    /// Initialise a layer: weights i.i.d. `N(weight_mean, weight_std)` from `rng` (drawn on the
+    /// host, so a seed gives the same network on every backend).
+    ///
+    /// # Panics
+    /// If a size is zero, `weight_std` is negative, or `tau_syn` is not positive.
+    pub fn init<R: Rng + ?Sized>(&self, device: &Device, rng: &mut R) -> SpikeTimeLayer {
+        assert!(self.n_inputs > 0 && self.n_outputs > 0, "layer sizes must be positive: {self:?}");
+        assert!(self.tau_syn > 0.0, "tau_syn must be positive, got {}", self.tau_syn);
+        let normal = Normal::new(self.weight_mean, self.weight_std).unwrap_or_else(|e| {
+            panic!("bad weight init N({}, {}): {e}", self.weight_mean, self.weight_std)
+        });
+        let rows = self.n_inputs + self.bias_times.len();
+        let values: Vec<f64> = (0..rows * self.n_outputs).map(|_| normal.sample(rng)).collect();
+        let weights =
+            Tensor::<2>::from_data(TensorData::new(values, [rows, self.n_outputs]), device);
+        self.init_with_weights(weights)
+    }
+
+    /// A layer with the given weights, shape `[n_inputs + n_bias, n_outputs]` (input rows first,
+    /// then the bias rows: the reference's layout).
+    ///
+    /// # Panics
+    /// If the shape disagrees with the config.
+    pub fn init_with_weights(&self, weights: Tensor<2>) -> SpikeTimeLayer {
+        let rows = self.n_inputs + self.bias_times.len();
+        assert_eq!(weights.dims(), [rows, self.n_outputs], "weights shape for {self:?}");
+        let device = weights.device();
+        let p = NeuronTensors::uniform(&self.neuron(), self.n_outputs, &device);
+        let frozen = |t: Tensor<1>| Param::from_tensor(t).set_require_grad(false);
+        SpikeTimeLayer {
+            weights: Param::from_tensor(weights),
+            tau_syn: frozen(p.tau_syn),
+            v_th: frozen(p.v_th),
+            v_leak: frozen(p.v_leak),
+            g_leak: frozen(p.g_leak),
+            bias_times: self.bias_times.clone(),
+            tau_ratio: self.tau_ratio,
+        }
+    }
+}
+
+/// A layer of current-based LIF neurons that emit one spike each, at a time given in closed form
+/// (Göltz, Kriener et al. 2021, arXiv:1912.11443). Create it with [`SpikeTimeLayerConfig`].
+///
+/// Trained with exact gradients of the spike times ([`SpikeTimeLayer::backward`]).
+#[derive(Module, Debug)]
+pub struct SpikeTimeLayer {
+    /// Weights, shape `[n_inputs + n_bias, n_outputs]`: input rows, then bias rows.
+    pub weights: Param<Tensor<2>>,
+    /// τs per neuron, shape `[n_outputs]` (frozen).
+    pub tau_syn: Param<Tensor<1>>,
+    /// ϑ per neuron, shape `[n_outputs]` (frozen).
+    pub v_th: Param<Tensor<1>>,
+    /// E_l per neuron, shape `[n_outputs]` (frozen).
+    pub v_leak: Param<Tensor<1>>,
+    /// g_l per neuron, shape `[n_outputs]` (frozen).
+    pub g_leak: Param<Tensor<1>>,
+    /// Bias spike times, model time units.
+    #[module(skip)]
+    pub bias_times: Vec<f64>,
+    /// τm/τs of all neurons.
+    #[module(skip)]
+    pub tau_ratio: TauRatio,
+}
+
+impl SpikeTimeLayer {
+    /// Number of (non-bias) inputs.
+    pub fn n_inputs(&self) -> usize {
+        self.weights.val().dims()[0] - self.bias_times.len()
+    }
+
+    /// Number of neurons.
+    pub fn n_outputs(&self) -> usize {
+        self.weights.val().dims()[1]
+    }
+
+    /// The per-neuron parameters as tensors.
+    pub fn neurons(&self) -> NeuronTensors {
+        NeuronTensors {
+            tau_syn: self.tau_syn.val(),
+            v_th: self.v_th.val(),
+            v_leak: self.v_leak.val(),
+            g_leak: self.g_leak.val(),
+            ratio: self.tau_ratio,
+        }
+    }
+
+    /// Input times with the bias spikes appended as extra columns.
+    ///
+    /// # Shapes
+    /// - `times`: `[batch, n_inputs]` → `[batch, n_inputs + n_bias]`
+    pub fn with_bias(&self, times: Tensor<2>) -> Tensor<2> {
+        if self.bias_times.is_empty() {
+            return times;
+        }
+        let [batch, _] = times.dims();
+        let bias = Tensor::<1>::from_data(
+            TensorData::new(self.bias_times.clone(), [self.bias_times.len()]),
+            (&times.device(), times.dtype()),
+        );
+        let bias = bias.unsqueeze_dim::<2>(0).expand([batch, self.bias_times.len()]);
+        Tensor::cat(vec![times, bias], 1)
+    }
+
+    /// First output spike times.
+    ///
+    /// # Shapes
+    /// - `times`: `[batch, n_inputs]` (`+∞` = no input spike)
+    /// - returns: `[batch, n_outputs]` (`+∞` = the neuron does not fire)
+    ///
+    /// # Panics
+    /// If `times` does not have `n_inputs` columns.
+    pub fn forward(&self, times: Tensor<2>) -> Tensor<2> {
+        let n_in = self.n_inputs();
+        let [_, got] = times.dims();
+        assert_eq!(got, n_in, "SpikeTimeLayer expects {n_in} input columns, got {got}");
+        functional::first_spike_times(self.with_bias(times), self.weights.val(), &self.neurons())
+    }
+
+    /// Exact gradients given the forward pass (`times` as passed to [`forward`](Self::forward),
+    /// `out` its result) and `delta = ∂L/∂out`. The weight gradient includes the bias rows; the
+    /// propagated error covers the `n_inputs` real inputs only.
+    ///
+    /// # Shapes
+    /// - `times`: `[batch, n_inputs]`, `out`, `delta`: `[batch, n_outputs]`
+    /// - returned weights gradient: `[n_inputs + n_bias, n_outputs]`; input error `[batch, n_inputs]`
+    pub fn backward(
+        &self,
+        times: Tensor<2>,
+        out: Tensor<2>,
+        delta: Tensor<2>,
+        max_dw: Option<f64>,
+    ) -> SpikeTimeGrads {
+        let n_in = self.n_inputs();
+        let mut grads = functional::backward(
+            self.with_bias(times),
+            self.weights.val(),
+            &self.neurons(),
+            out,
+            delta,
+            max_dw,
+        );
+        grads.input_times = grads.input_times.narrow(1, 0, n_in);
+        grads
+    }
+}

@@ -1,0 +1,25 @@
+//! Exact first-spike-time (time-to-first-spike) layers, after Göltz, Kriener et al., "Fast and
+//! energy-efficient neuromorphic deep learning with first-spike times", Nat. Mach. Intell. 3,
+//! 823–835 (2021), arXiv:1912.11443.
+//!
+//! - [`neuron`]: the neuron model and its parameters.
+//! - [`lambert`]: the Lambert W₀ function (scalar and tensor).
+//! - [`scalar`]: single-neuron f64 closed forms and gradients, the oracle for tests.
+//! - [`simulate`]: an independent fine-step ODE simulation of the same neuron.
+//! - [`functional`]: batched spike times and exact gradients on Burn tensors.
+//! - [`layer`], [`network`]: the modules.
+//! - [`loss`]: the paper's loss and the earliest-spike prediction.
+
+pub mod functional;
+pub mod lambert;
+pub mod layer;
+pub mod loss;
+pub mod network;
+pub mod neuron;
+pub mod scalar;
+pub mod simulate;
+
+pub use layer::{SpikeTimeLayer, SpikeTimeLayerConfig};
+pub use loss::TtfsLoss;
+pub use network::SpikeTimeNetwork;
+pub use neuron::{NeuronParams, TauRatio};

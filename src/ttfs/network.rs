@@ -1,0 +1,103 @@
+//! [`SpikeTimeNetwork`]: a feed-forward stack of [`SpikeTimeLayer`]s with exact backpropagation.
+
+use burn::module::{Module, Param};
+use burn::tensor::{Int, Tensor};
+
+use super::functional::SpikeTimeGrads;
+use super::layer::SpikeTimeLayer;
+use super::loss::{LossOutput, TtfsLoss};
+
+/// A feed-forward network of first-spike-time layers. Each layer's output spike times are the
+/// next layer's input times; the last layer's are the class outputs.
+#[derive(Module, Debug)]
+pub struct SpikeTimeNetwork {
+    /// The layers, input side first.
+    pub layers: Vec<SpikeTimeLayer>,
+}
+
+/// Every layer's output of one forward pass, kept for the backward pass.
+#[derive(Debug, Clone)]
+pub struct ForwardTrace {
+    /// The network input, then each layer's output: `layers.len() + 1` tensors `[batch, n]`.
+    pub activations: Vec<Tensor<2>>,
+}
+
+impl ForwardTrace {
+    /// The network's output spike times, `[batch, n_classes]`.
+    pub fn output(&self) -> Tensor<2> {
+        self.activations.last().expect("at least the input").clone()
+    }
+}
+
+/// The result of [`SpikeTimeNetwork::backward`].
+#[derive(Debug, Clone)]
+pub struct NetworkGrads {
+    /// Per layer (input side first): weight gradient and clipping record.
+    pub layers: Vec<SpikeTimeGrads>,
+    /// ∂L/∂(network input times), `[batch, n_inputs]`.
+    pub input_times: Tensor<2>,
+}
+
+impl SpikeTimeNetwork {
+    /// Output spike times.
+    ///
+    /// # Shapes
+    /// - `times`: `[batch, n_inputs]` → `[batch, n_classes]`
+    pub fn forward(&self, times: Tensor<2>) -> Tensor<2> {
+        self.layers.iter().fold(times, |x, layer| layer.forward(x))
+    }
+
+    /// Forward pass that keeps every layer's output.
+    pub fn forward_trace(&self, times: Tensor<2>) -> ForwardTrace {
+        let mut activations = vec![times];
+        for layer in &self.layers {
+            let next = layer.forward(activations.last().expect("non-empty").clone());
+            activations.push(next);
+        }
+        ForwardTrace { activations }
+    }
+
+    /// Exact backpropagation of `delta = ∂L/∂(output times)` through all layers.
+    pub fn backward(
+        &self,
+        trace: &ForwardTrace,
+        delta: Tensor<2>,
+        max_dw: Option<f64>,
+    ) -> NetworkGrads {
+        let mut delta = delta;
+        let mut grads = Vec::with_capacity(self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate().rev() {
+            let g = layer.backward(
+                trace.activations[l].clone(),
+                trace.activations[l + 1].clone(),
+                delta,
+                max_dw,
+            );
+            delta = g.input_times.clone();
+            grads.push(g);
+        }
+        grads.reverse();
+        NetworkGrads { layers: grads, input_times: delta }
+    }
+
+    /// Forward, loss and backward in one call.
+    pub fn loss_and_grads(
+        &self,
+        times: Tensor<2>,
+        labels: Tensor<1, Int>,
+        loss: &TtfsLoss,
+        max_dw: Option<f64>,
+    ) -> (ForwardTrace, LossOutput, NetworkGrads) {
+        let trace = self.forward_trace(times);
+        let out = loss.forward(trace.output(), labels);
+        let grads = self.backward(&trace, out.delta.clone(), max_dw);
+        (trace, out, grads)
+    }
+
+    /// Replaces layer `l`'s weights, keeping the parameter's identity.
+    pub fn set_weights(&mut self, l: usize, weights: Tensor<2>) {
+        let layer = &mut self.layers[l];
+        let id = layer.weights.id;
+        layer.weights = Param::initialized(id, weights);
+    }
+}
