@@ -1,1 +1,319 @@
-fn main() {}
+//! The `spikeburn` command line: train, evaluate and inspect spiking networks.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, FloatDType};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use spikeburn::data::{DatasetName, Splits};
+use spikeburn::device::DeviceChoice;
+use spikeburn::io::{npy, weights};
+use spikeburn::train::run_dir::{RunDir, Summary, files};
+use spikeburn::train::{ExperimentConfig, Precision, TrainEvent, evaluate, train};
+
+/// Spiking neural networks on Burn: exact first-spike-time training and friends.
+#[derive(Debug, Parser)]
+#[command(name = "spikeburn", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a network; with no arguments, the default Yin-Yang model.
+    Train(TrainCmd),
+    /// Evaluate a trained network on the test split.
+    Eval(EvalCmd),
+    /// Print the resolved configuration (defaults < file < flags) as TOML.
+    DumpConfig(ConfigArgs),
+}
+
+/// Where the configuration comes from, and the flags that override it.
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// TOML configuration (any field may be left out; unknown keys are errors).
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+    /// Override the number of epochs.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override the seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the precision.
+    #[arg(long, value_enum)]
+    precision: Option<Precision>,
+    /// Override the dataset.
+    #[arg(long, value_enum)]
+    dataset: Option<DatasetName>,
+}
+
+/// The compute device and the data location.
+#[derive(Debug, Args)]
+struct RuntimeArgs {
+    /// Compute device (default: $BURN_DEVICE, else flex).
+    #[arg(long, value_enum)]
+    device: Option<DeviceChoice>,
+    /// Folder with downloaded datasets (default: $SPIKEBURN_DATA). Yin-Yang needs none.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct TrainCmd {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+    /// Run folder (default: a fresh folder under runs/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct EvalCmd {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+    /// A burnpack checkpoint written by `spikeburn train`.
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with = "weights",
+        required_unless_present = "weights"
+    )]
+    checkpoint: Option<PathBuf>,
+    /// Weights in the reference PyTorch code's safetensors layout (`layers.{i}.weights`).
+    #[arg(long, value_name = "FILE.safetensors")]
+    weights: Option<PathBuf>,
+    /// Folder for summary.json (default: a fresh folder under runs/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Also write the test output spike times (samples × classes, float64, +inf = silent).
+    #[arg(long, value_name = "FILE.npy")]
+    save_outputs: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    fn resolve(&self) -> Result<ExperimentConfig> {
+        let mut cfg = match &self.config {
+            Some(path) => ExperimentConfig::from_file(path)?,
+            None => ExperimentConfig::default(),
+        };
+        if let Some(e) = self.epochs {
+            cfg.training.epochs = e;
+        }
+        if let Some(s) = self.seed {
+            cfg.seed = s;
+        }
+        if let Some(p) = self.precision {
+            cfg.precision = p;
+        }
+        if let Some(d) = self.dataset {
+            cfg.dataset = d;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+impl RuntimeArgs {
+    fn device(&self, precision: Precision) -> Result<(DeviceChoice, Device)> {
+        let choice = match self.device {
+            Some(d) => d,
+            None => DeviceChoice::from_env()?,
+        };
+        let mut device = choice.device()?;
+        if precision == Precision::F64 {
+            device
+                .configure(FloatDType::F64)
+                .map_err(|e| anyhow::anyhow!("device {choice} cannot compute in f64: {e:?}"))?;
+        }
+        Ok((choice, device))
+    }
+
+    fn data(&self, dataset: DatasetName) -> Result<Splits> {
+        let _dir =
+            self.data_dir.clone().or_else(|| std::env::var_os("SPIKEBURN_DATA").map(PathBuf::from));
+        Ok(dataset.load())
+    }
+}
+
+fn precision_name(p: Precision) -> &'static str {
+    match p {
+        Precision::F32 => "f32",
+        Precision::F64 => "f64",
+    }
+}
+
+fn run_train(cmd: &TrainCmd) -> Result<()> {
+    let cfg = cmd.config.resolve()?;
+    let (choice, device) = cmd.runtime.device(cfg.precision)?;
+    let data = cmd.runtime.data(cfg.dataset)?;
+    let run = RunDir::create(cmd.out.as_deref(), &cfg.name)?;
+    run.write_config(&cfg)?;
+    println!(
+        "training {} on {:?} ({} train / {} val / {} test), device {choice}, {} epochs, seed {}",
+        cfg.name,
+        cfg.dataset,
+        data.train.len(),
+        data.validation.len(),
+        data.test.len(),
+        cfg.training.epochs,
+        cfg.seed
+    );
+    let bar = progress_bar(cfg.training.epochs);
+    let mut on_event = |e: TrainEvent<'_>| match e {
+        TrainEvent::Batch { .. } => {}
+        TrainEvent::Epoch(m) => {
+            let line = format!(
+                "epoch {:>4}  loss {:.4}  train {:.3}  val {:.3}  bumps {}  {:.2}s",
+                m.epoch, m.train_loss, m.train_accuracy, m.val_accuracy, m.bumps, m.seconds
+            );
+            match &bar {
+                Some(b) => {
+                    b.set_message(format!("val {:.3}", m.val_accuracy));
+                    b.inc(1);
+                }
+                None => println!("{line}"),
+            }
+        }
+    };
+    let outcome = train(&cfg, &data.train, &data.validation, &device, &mut on_event);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let test =
+        evaluate(&outcome.network, &data.test, cfg.training.batch_size_eval, &cfg.loss, &device);
+    run.write_metrics(&outcome.history)?;
+    weights::save_checkpoint(&outcome.network, &run.file(files::CHECKPOINT))?;
+    weights::save_reference_weights(&outcome.network, &run.file(files::WEIGHTS))?;
+    let summary = Summary {
+        name: cfg.name.clone(),
+        dataset: format!("{:?}", cfg.dataset).to_lowercase(),
+        test_accuracy: test.accuracy,
+        test_loss: test.loss,
+        val_accuracy: outcome.history.last().map(|m| m.val_accuracy),
+        epochs: cfg.training.epochs,
+        train_seconds: outcome.train_seconds,
+        device: choice.to_string(),
+        precision: precision_name(cfg.precision).into(),
+        seed: cfg.seed,
+        spikeburn_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    run.write_summary(&summary)?;
+    println!(
+        "test accuracy {:.2} % (loss {:.4}) after {} epochs in {:.1} s; run folder {}",
+        100.0 * test.accuracy,
+        test.loss,
+        cfg.training.epochs,
+        outcome.train_seconds,
+        run.path.display()
+    );
+    Ok(())
+}
+
+fn run_eval(cmd: &EvalCmd) -> Result<()> {
+    let cfg = cmd.config.resolve()?;
+    let (choice, device) = cmd.runtime.device(cfg.precision)?;
+    let layers = cfg.layer_configs();
+    let net = match (&cmd.checkpoint, &cmd.weights) {
+        (Some(c), None) => weights::load_checkpoint(&layers, c, &device)?,
+        (None, Some(w)) => weights::load_reference_weights(&layers, w, &device)?,
+        _ => bail!("give exactly one of --checkpoint and --weights"),
+    };
+    let data = cmd.runtime.data(cfg.dataset)?;
+    let test = evaluate(&net, &data.test, cfg.training.batch_size_eval, &cfg.loss, &device);
+    let run = RunDir::create(cmd.out.as_deref(), &format!("{}-eval", cfg.name))?;
+    run.write_config(&cfg)?;
+    let summary = Summary {
+        name: cfg.name.clone(),
+        dataset: format!("{:?}", cfg.dataset).to_lowercase(),
+        test_accuracy: test.accuracy,
+        test_loss: test.loss,
+        val_accuracy: None,
+        epochs: 0,
+        train_seconds: 0.0,
+        device: choice.to_string(),
+        precision: precision_name(cfg.precision).into(),
+        seed: cfg.seed,
+        spikeburn_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    run.write_summary(&summary)?;
+    if let Some(path) = &cmd.save_outputs {
+        let classes = cfg.dataset.n_classes();
+        npy::write_f64(path, &test.outputs, &[data.test.len(), classes])?;
+    }
+    println!(
+        "test accuracy {:.2} % (loss {:.4}) on {} samples; summary in {}",
+        100.0 * test.accuracy,
+        test.loss,
+        data.test.len(),
+        run.file(files::SUMMARY).display()
+    );
+    Ok(())
+}
+
+/// An epoch bar on a terminal; `None` (plain lines) otherwise.
+fn progress_bar(epochs: usize) -> Option<ProgressBar> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] epoch {pos}/{len} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    Some(bar)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Train(cmd) => run_train(cmd),
+        Command::Eval(cmd) => run_eval(cmd),
+        Command::DumpConfig(args) => {
+            print!("{}", args.resolve()?.to_toml());
+            Ok(())
+        }
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).context("spikeburn failed") {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn eval_needs_a_checkpoint_or_weights() {
+        assert!(Cli::try_parse_from(["spikeburn", "eval"]).is_err());
+        assert!(
+            Cli::try_parse_from(["spikeburn", "eval", "--checkpoint", "a", "--weights", "b"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["spikeburn", "eval", "--checkpoint", "a"]).is_ok());
+    }
+
+    #[test]
+    fn unknown_device_is_rejected() {
+        assert!(Cli::try_parse_from(["spikeburn", "train", "--device", "tpu"]).is_err());
+    }
+}

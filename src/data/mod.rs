@@ -107,6 +107,17 @@ impl SpikeDataset {
         self.labels.is_empty()
     }
 
+    /// A new dataset of the samples `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Self {
+        let n = self.n_inputs;
+        let mut times = Vec::with_capacity(indices.len() * n);
+        for &i in indices {
+            times.extend_from_slice(&self.times[i * n..(i + 1) * n]);
+        }
+        let labels = indices.iter().map(|&i| self.labels[i]).collect();
+        Self { n_inputs: n, times, labels }
+    }
+
     /// The samples `indices` as tensors on `device`.
     ///
     /// # Shapes

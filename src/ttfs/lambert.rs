@@ -110,3 +110,36 @@ pub fn lambert_w0_tensor<const D: usize>(z: Tensor<D>) -> Tensor<D> {
     }
     w
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    #[test]
+    fn scalar_satisfies_definition_on_whole_domain() {
+        let mut z = BRANCH_POINT + 1e-12;
+        while z < 1e6 {
+            let w = lambert_w0(z);
+            assert!(w >= -1.0, "principal branch at {z}");
+            assert!((w * w.exp() - z).abs() <= 1e-12 * (1.0 + z.abs()), "W({z}) = {w}");
+            z = if z < 0.0 { z + 0.01 } else { z * 1.3 + 1e-3 };
+        }
+    }
+
+    #[test]
+    fn tensor_matches_scalar() {
+        let zs: Vec<f64> =
+            (0..400).map(|k| BRANCH_POINT + 1e-9 + (k as f64 / 40.0).powi(3)).collect();
+        let device = Device::default();
+        let t = Tensor::<1>::from_data(TensorData::new(zs.clone(), [zs.len()]), &device);
+        let got = crate::util::to_vec_f64(lambert_w0_tensor(t));
+        for (z, w) in zs.iter().zip(got) {
+            let expect = lambert_w0(*z);
+            // f32 tensor: relative accuracy of a few ulps, looser right at the branch point
+            // where W has an infinite slope.
+            let tol = if *z < BRANCH_POINT + 1e-4 { 2e-2 } else { 1e-5 * (1.0 + expect.abs()) };
+            assert!((w - expect).abs() <= tol, "W({z}): tensor {w} vs scalar {expect}");
+        }
+    }
+}

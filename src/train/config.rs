@@ -1,0 +1,291 @@
+//! Experiment configuration: layered defaults < TOML file < command-line flags.
+//!
+//! Every field has a default (defined once, in the `Default` impls below), a TOML file may leave
+//! out any of them, and an unknown key is an error. The defaults are the fast Yin-Yang schedule
+//! that the README's train command runs; `models/yinyang-ttfs.toml` holds the reference
+//! (paper) configuration.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::DatasetName;
+use crate::ttfs::{SpikeTimeLayerConfig, TauRatio, TtfsLoss};
+
+/// Floating-point precision of the computation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// 32-bit floats (fast; the default).
+    #[default]
+    F32,
+    /// 64-bit floats (the reference implementation's precision).
+    F64,
+}
+
+/// A whole experiment: data, network, training schedule, loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct ExperimentConfig {
+    /// Short name, used in run-folder names.
+    pub name: String,
+    /// Which dataset.
+    pub dataset: DatasetName,
+    /// Seed of weight initialisation, shuffling and input noise.
+    pub seed: u64,
+    /// Precision of the computation.
+    pub precision: Precision,
+    /// The network.
+    pub network: NetworkConfig,
+    /// The training schedule.
+    pub training: TrainingConfig,
+    /// The loss.
+    pub loss: TtfsLoss,
+}
+
+/// Network architecture and neuron parameters (shared by all layers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct NetworkConfig {
+    /// Hidden layer sizes, input side first (the input and output sizes come from the dataset).
+    pub hidden: Vec<usize>,
+    /// τm/τs: `equal` (Lambert W) or `double` (quadratic).
+    pub tau_ratio: TauRatio,
+    /// τs, model time units.
+    pub tau_syn: f64,
+    /// ϑ, threshold potential.
+    pub v_th: f64,
+    /// E_l, leak potential.
+    pub v_leak: f64,
+    /// g_l, leak conductance; absent = τs/τm (1 for `equal`, 0.5 for `double`).
+    pub g_leak: Option<f64>,
+    /// Bias spike times fed to every layer, model time units.
+    pub bias_times: Vec<f64>,
+    /// Weight initialisation `[mean, std]` per layer (hidden layers, then the output layer).
+    pub weight_init: Vec<[f64; 2]>,
+}
+
+/// Training schedule and the reference's training tricks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct TrainingConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Training batch size.
+    pub batch_size: usize,
+    /// Evaluation batch size.
+    pub batch_size_eval: usize,
+    /// Adam learning rate at epoch 0.
+    pub learning_rate: f64,
+    /// StepLR: the learning rate is multiplied by `lr-gamma` every `lr-step` epochs.
+    pub lr_step: usize,
+    /// StepLR factor.
+    pub lr_gamma: f64,
+    /// Adam β₁.
+    pub adam_beta1: f64,
+    /// Adam β₂.
+    pub adam_beta2: f64,
+    /// Adam ε.
+    pub adam_epsilon: f64,
+    /// Per-(sample, neuron) weight-gradient limit: a column whose largest entry exceeds it is
+    /// zeroed for that sample (the reference's `max_dw_norm`); 0 disables.
+    pub max_dw_norm: f64,
+    /// Weight bumping: the largest tolerated fraction of silent (sample, neuron) pairs per layer
+    /// (hidden layers, then the output layer).
+    pub max_missing: Vec<f64>,
+    /// Weight bumping: value added to every incoming weight of a silent neuron (doubles on
+    /// consecutive bumps of the same layer).
+    pub bump_value: f64,
+    /// Standard deviation of Gaussian noise on training input times (model time units);
+    /// negative times are reflected, silence stays silent. 0 = none.
+    pub input_noise: f64,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            name: "yinyang-ttfs".into(),
+            dataset: DatasetName::Yinyang,
+            seed: 0,
+            precision: Precision::F32,
+            network: NetworkConfig::default(),
+            training: TrainingConfig::default(),
+            loss: TtfsLoss::default(),
+        }
+    }
+}
+
+impl Default for NetworkConfig {
+    /// The reference Yin-Yang network 4(+1)–120(+1)–3.
+    fn default() -> Self {
+        Self {
+            hidden: vec![120],
+            tau_ratio: TauRatio::Equal,
+            tau_syn: 1.0,
+            v_th: 1.0,
+            v_leak: 0.0,
+            g_leak: None,
+            bias_times: vec![0.9],
+            weight_init: vec![[1.5, 0.8], [0.5, 0.8]],
+        }
+    }
+}
+
+impl Default for TrainingConfig {
+    /// The fast Yin-Yang schedule (see BENCHMARKS.md for what it reaches).
+    fn default() -> Self {
+        Self {
+            epochs: 60,
+            batch_size: 150,
+            batch_size_eval: 1000,
+            learning_rate: 0.005,
+            lr_step: 20,
+            lr_gamma: 0.95,
+            adam_beta1: 0.9,
+            adam_beta2: 0.999,
+            adam_epsilon: 1e-8,
+            max_dw_norm: 0.2,
+            max_missing: vec![0.3, 0.0],
+            bump_value: 5e-4,
+            input_noise: 0.0,
+        }
+    }
+}
+
+/// Errors in a configuration: reading, parsing, or a value that cannot work.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema (unknown keys included).
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What was wrong, with its location.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+impl ExperimentConfig {
+    /// Parse a TOML document (missing fields take their defaults; unknown keys are errors).
+    ///
+    /// # Errors
+    /// [`ConfigError::Parse`] naming `origin`, or [`ConfigError::Invalid`].
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Read and validate a TOML file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the path.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// The resolved configuration as TOML (every field written out).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config serialises")
+    }
+
+    /// Check every rule a runnable configuration must satisfy.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] describing the first violated rule.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let n_layers = self.network.hidden.len() + 1;
+        let n = &self.network;
+        let t = &self.training;
+        if n.hidden.contains(&0) {
+            return bad(format!("network.hidden has a zero-sized layer: {:?}", n.hidden));
+        }
+        if n.weight_init.len() != n_layers {
+            return bad(format!(
+                "network.weight-init has {} entries, the network has {n_layers} layers",
+                n.weight_init.len()
+            ));
+        }
+        if let Some(&[m, s]) = n.weight_init.iter().find(|[m, s]| !(m.is_finite() && *s >= 0.0)) {
+            return bad(format!(
+                "network.weight-init entry [{m}, {s}] needs a finite mean and std ≥ 0"
+            ));
+        }
+        if !(n.tau_syn > 0.0 && n.tau_syn.is_finite()) {
+            return bad(format!("network.tau-syn must be positive, got {}", n.tau_syn));
+        }
+        if let Some(g) = n.g_leak.filter(|g| !(*g > 0.0)) {
+            return bad(format!("network.g-leak must be positive, got {g}"));
+        }
+        if !(n.v_th > n.v_leak) {
+            return bad(format!("network.v-th ({}) must exceed v-leak ({})", n.v_th, n.v_leak));
+        }
+        if n.bias_times.iter().any(|b| !(b.is_finite() && *b >= 0.0)) {
+            return bad(format!("network.bias-times must be finite and ≥ 0: {:?}", n.bias_times));
+        }
+        if t.batch_size == 0 || t.batch_size_eval == 0 {
+            return bad("training.batch-size and batch-size-eval must be positive".into());
+        }
+        if !(t.learning_rate > 0.0) {
+            return bad(format!(
+                "training.learning-rate must be positive, got {}",
+                t.learning_rate
+            ));
+        }
+        if t.lr_step == 0 || !(t.lr_gamma > 0.0) {
+            return bad("training.lr-step must be ≥ 1 and lr-gamma > 0".into());
+        }
+        if t.max_missing.len() != n_layers {
+            return bad(format!(
+                "training.max-missing has {} entries, the network has {n_layers} layers",
+                t.max_missing.len()
+            ));
+        }
+        if t.max_dw_norm < 0.0 || t.input_noise < 0.0 || t.bump_value < 0.0 {
+            return bad("training.max-dw-norm, input-noise and bump-value must be ≥ 0".into());
+        }
+        if !(self.loss.xi > 0.0 && self.loss.beta > 0.0 && self.loss.tau_syn > 0.0) {
+            return bad("loss.xi, loss.beta and loss.tau-syn must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// Layer configurations, input side first.
+    pub fn layer_configs(&self) -> Vec<SpikeTimeLayerConfig> {
+        let n = &self.network;
+        let mut sizes = vec![self.dataset.n_inputs()];
+        sizes.extend(&n.hidden);
+        sizes.push(self.dataset.n_classes());
+        sizes
+            .windows(2)
+            .zip(&n.weight_init)
+            .map(|(io, &[mean, std])| {
+                let mut c = SpikeTimeLayerConfig::new(io[0], io[1])
+                    .with_bias_times(n.bias_times.clone())
+                    .with_weight_mean(mean)
+                    .with_weight_std(std)
+                    .with_tau_ratio(n.tau_ratio)
+                    .with_tau_syn(n.tau_syn)
+                    .with_v_th(n.v_th)
+                    .with_v_leak(n.v_leak);
+                c.g_leak = n.g_leak;
+                c
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,128 @@
+//! The `spikeburn` binary end to end: train writes a complete run folder, eval reproduces the
+//! test accuracy from the checkpoint and from the reference-layout weights, `--save-outputs`
+//! writes the spike times, and user errors exit 1 with a message naming what was wrong.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use spikeburn::io::npy;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_spikeburn"));
+    c.env_remove("BURN_DEVICE");
+    c
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("spikeburn-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn ok(out: Output) -> String {
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "command failed:\n{text}");
+    text
+}
+
+fn failed(out: Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "expected exit 1");
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+fn summary(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn train_then_eval_from_checkpoint_and_weights() {
+    let run = tmp("run");
+    let text = ok(bin()
+        .args(["train", "--epochs", "3", "--seed", "4", "--out"])
+        .arg(&run)
+        .output()
+        .unwrap());
+    assert!(text.contains("test accuracy"), "{text}");
+    for f in ["config.toml", "metrics.csv", "model.bpk", "weights.safetensors", "summary.json"] {
+        assert!(run.join(f).is_file(), "run folder lacks {f}");
+    }
+    let s = summary(&run.join("summary.json"));
+    for key in ["test_accuracy", "val_accuracy", "epochs", "train_seconds", "device"] {
+        assert!(!s[key].is_null(), "summary lacks {key}: {s}");
+    }
+    assert_eq!(s["epochs"], 3);
+    assert_eq!(s["device"], "flex");
+    let acc = s["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.6, "3 epochs should learn something, got {acc}");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 4, "header + 3 epochs:\n{metrics}");
+    let resolved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(resolved.contains("seed = 4") && resolved.contains("epochs = 3"), "{resolved}");
+
+    let config = run.join("config.toml");
+    let eval_ckpt = tmp("eval-ckpt");
+    ok(bin()
+        .args(["eval", "--config"])
+        .arg(&config)
+        .arg("--checkpoint")
+        .arg(run.join("model.bpk"))
+        .arg("--out")
+        .arg(&eval_ckpt)
+        .output()
+        .unwrap());
+    assert_eq!(summary(&eval_ckpt.join("summary.json"))["test_accuracy"].as_f64().unwrap(), acc);
+
+    let eval_w = tmp("eval-weights");
+    let npy_path = tmp("outputs.npy");
+    ok(bin()
+        .args(["eval", "--config"])
+        .arg(&config)
+        .arg("--weights")
+        .arg(run.join("weights.safetensors"))
+        .arg("--out")
+        .arg(&eval_w)
+        .arg("--save-outputs")
+        .arg(&npy_path)
+        .output()
+        .unwrap());
+    assert_eq!(summary(&eval_w.join("summary.json"))["test_accuracy"].as_f64().unwrap(), acc);
+    let (times, shape) = npy::read_f64(&npy_path).unwrap();
+    assert_eq!(shape, vec![1000, 3]);
+    assert!(times.iter().all(|t| !t.is_nan()));
+    assert!(times.iter().filter(|t| t.is_finite()).count() > 1500);
+}
+
+#[test]
+fn dump_config_prints_resolved_toml() {
+    let text = ok(bin()
+        .args(["dump-config", "--config", "models/yinyang-ttfs.toml", "--epochs", "9"])
+        .output()
+        .unwrap());
+    assert!(text.contains("epochs = 9") && text.contains("batch-size = 150"), "{text}");
+}
+
+#[test]
+fn user_errors_exit_1_with_a_clear_message() {
+    let e = failed(bin().args(["train", "--config", "no/such.toml"]).output().unwrap());
+    assert!(e.contains("no/such.toml"), "{e}");
+
+    let bad = tmp("bad.toml");
+    std::fs::write(&bad, "[training]\nepoch = 3\n").unwrap();
+    let e = failed(bin().args(["train", "--config"]).arg(&bad).output().unwrap());
+    assert!(e.contains("bad.toml") && e.contains("unknown field"), "{e}");
+
+    let e = failed(bin().args(["eval", "--checkpoint", "missing.bpk"]).output().unwrap());
+    assert!(e.contains("missing.bpk"), "{e}");
+
+    // A device whose backend is not compiled into this build.
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let e =
+            failed(bin().args(["train", "--epochs", "1", "--device", "wgpu"]).output().unwrap());
+        assert!(e.contains("--features wgpu"), "{e}");
+    }
+    let e =
+        failed(bin().env("BURN_DEVICE", "tpu").args(["train", "--epochs", "1"]).output().unwrap());
+    assert!(e.contains("unknown device 'tpu'"), "{e}");
+}

@@ -1,0 +1,93 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use burn::tensor::{Device, FloatDType, Tensor, TensorData};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use spikeburn::ttfs::neuron::{NeuronParams, NeuronTensors, TauRatio};
+
+/// The default device configured for f64 (once per test binary: settings can be set only
+/// before the first tensor is created).
+pub fn f64_device() -> Device {
+    static DEVICE: OnceLock<Device> = OnceLock::new();
+    DEVICE
+        .get_or_init(|| {
+            let mut d = Device::default();
+            d.configure(FloatDType::F64).expect("configure f64 before any tensor exists");
+            d
+        })
+        .clone()
+}
+
+pub fn tensor2(values: &[f64], shape: [usize; 2], device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
+}
+
+pub fn tensor1(values: &[f64], device: &Device) -> Tensor<1> {
+    Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
+}
+
+/// Per-neuron parameters: each neuron gets its own τs, ϑ, E_l, g_l around the reference values.
+pub fn varied_neurons(ratio: TauRatio, m: usize, rng: &mut StdRng) -> Vec<NeuronParams> {
+    (0..m)
+        .map(|_| {
+            let base = NeuronParams::reference(ratio);
+            NeuronParams {
+                tau_syn: base.tau_syn * rng.random_range(0.7..1.4),
+                v_th: base.v_th * rng.random_range(0.8..1.2),
+                v_leak: rng.random_range(-0.1..0.1),
+                g_leak: base.g_leak * rng.random_range(0.8..1.25),
+                ..base
+            }
+        })
+        .collect()
+}
+
+pub fn neuron_tensors(ps: &[NeuronParams], device: &Device) -> NeuronTensors {
+    let col = |f: fn(&NeuronParams) -> f64| tensor1(&ps.iter().map(f).collect::<Vec<_>>(), device);
+    NeuronTensors {
+        tau_syn: col(|p| p.tau_syn),
+        v_th: col(|p| p.v_th),
+        v_leak: col(|p| p.v_leak),
+        g_leak: col(|p| p.g_leak),
+        ratio: ps[0].ratio,
+    }
+}
+
+/// A random layer problem: input times in [0, 2] (some silent), weights that make most neurons
+/// fire (mean ~ e/2 per input for a handful of inputs), some inhibitory.
+pub struct Problem {
+    pub batch: usize,
+    pub n_in: usize,
+    pub n_out: usize,
+    pub times: Vec<f64>,
+    pub weights: Vec<f64>,
+}
+
+pub fn random_problem(
+    rng: &mut StdRng,
+    batch: usize,
+    n_in: usize,
+    n_out: usize,
+    silent: f64,
+) -> Problem {
+    let times =
+        (0..batch * n_in)
+            .map(|_| {
+                if rng.random::<f64>() < silent {
+                    f64::INFINITY
+                } else {
+                    rng.random_range(0.0..2.0)
+                }
+            })
+            .collect();
+    let scale = 4.0 / n_in as f64;
+    let weights = (0..n_in * n_out).map(|_| scale * rng.random_range(-1.0..3.0)).collect();
+    Problem { batch, n_in, n_out, times, weights }
+}
+
+pub fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}

@@ -1,0 +1,101 @@
+//! Configuration files: layered defaults, unknown keys and bad values rejected with messages
+//! that name the file or the field, and the shipped model files load.
+
+use std::path::Path;
+
+use spikeburn::train::{ConfigError, ExperimentConfig};
+use spikeburn::ttfs::TauRatio;
+
+fn parse(text: &str) -> Result<ExperimentConfig, ConfigError> {
+    ExperimentConfig::from_toml_str(text, "test.toml")
+}
+
+fn invalid(text: &str, needle: &str) {
+    match parse(text) {
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.contains(needle), "error {msg:?} does not mention {needle:?}");
+        }
+        Ok(_) => panic!("accepted invalid config:\n{text}"),
+    }
+}
+
+#[test]
+fn empty_file_is_the_default() {
+    assert_eq!(parse("").unwrap(), ExperimentConfig::default());
+}
+
+#[test]
+fn partial_file_keeps_other_defaults() {
+    let cfg = parse("seed = 3\n[training]\nepochs = 7\n").unwrap();
+    assert_eq!(cfg.seed, 3);
+    assert_eq!(cfg.training.epochs, 7);
+    assert_eq!(cfg.training.batch_size, ExperimentConfig::default().training.batch_size);
+    assert_eq!(cfg.network, ExperimentConfig::default().network);
+}
+
+#[test]
+fn resolved_config_round_trips_through_toml() {
+    let cfg = parse("[network]\ntau-ratio = \"double\"\ng-leak = 0.5\n").unwrap();
+    assert_eq!(parse(&cfg.to_toml()).unwrap(), cfg);
+}
+
+#[test]
+fn unknown_keys_are_errors() {
+    invalid("sed = 3", "unknown field");
+    invalid("[training]\nepoch = 3", "unknown field");
+    invalid("[network]\nhiden = [10]", "unknown field");
+    invalid("[optimizer]\nlr = 1", "unknown field");
+}
+
+#[test]
+fn wrong_types_and_enum_values_are_errors() {
+    invalid("[training]\nepochs = \"ten\"", "test.toml");
+    invalid("[network]\ntau-ratio = \"triple\"", "unknown variant");
+    invalid("dataset = \"cifar\"", "unknown variant");
+}
+
+#[test]
+fn each_validation_rule_has_its_message() {
+    invalid("[network]\nhidden = [0]", "zero-sized");
+    invalid("[network]\nweight-init = [[1.0, 1.0]]", "weight-init has 1 entries");
+    invalid("[network]\nweight-init = [[1.0, -1.0], [1.0, 1.0]]", "std");
+    invalid("[network]\ntau-syn = 0.0", "tau-syn");
+    invalid("[network]\ng-leak = -1.0", "g-leak");
+    invalid("[network]\nv-th = 0.0\nv-leak = 0.5", "must exceed");
+    invalid("[network]\nbias-times = [-1.0]", "bias-times");
+    invalid("[training]\nbatch-size = 0", "batch-size");
+    invalid("[training]\nlearning-rate = 0.0", "learning-rate");
+    invalid("[training]\nlr-step = 0", "lr-step");
+    invalid("[training]\nmax-missing = [0.3]", "max-missing has 1");
+    invalid("[training]\ninput-noise = -0.1", "input-noise");
+    invalid("[loss]\nxi = 0.0", "loss.xi");
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let err = ExperimentConfig::from_file(Path::new("no/such/config.toml")).unwrap_err();
+    assert!(err.to_string().contains("no/such/config.toml"), "{err}");
+}
+
+#[test]
+fn shipped_model_files_load() {
+    let reference = ExperimentConfig::from_file(Path::new("models/yinyang-ttfs.toml")).unwrap();
+    assert_eq!(reference.training.epochs, 300);
+    assert_eq!(reference.training.batch_size, 150);
+    assert_eq!(reference.network.weight_init, vec![[1.5, 0.8], [0.5, 0.8]]);
+    assert_eq!(
+        reference.layer_configs().iter().map(|l| (l.n_inputs, l.n_outputs)).collect::<Vec<_>>(),
+        vec![(4, 120), (120, 3)]
+    );
+    let double = ExperimentConfig::from_file(Path::new("models/yinyang-ttfs-double.toml")).unwrap();
+    assert_eq!(double.network.tau_ratio, TauRatio::Double);
+    assert_eq!(double.layer_configs()[0].neuron().g_leak, 0.5);
+    for entry in std::fs::read_dir("models").unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            ExperimentConfig::from_file(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
+}
