@@ -96,7 +96,7 @@ fn reference_weights_errors_name_the_file_and_problem() {
 
     let w0 = (to_vec_f64(net.layers[0].weights.val()), [5, 120]);
     let one_layer = tmp("one-layer.safetensors");
-    write_reference_file(&one_layer, &[w0.clone()], false);
+    write_reference_file(&one_layer, std::slice::from_ref(&w0), false);
     let e = err(&one_layer);
     assert!(e.contains("one-layer.safetensors") && e.contains("layers.1.weights"), "{e}");
 

@@ -226,13 +226,13 @@ impl ExperimentConfig {
                 "network.weight-init entry [{m}, {s}] needs a finite mean and std ≥ 0"
             ));
         }
-        if !(n.tau_syn > 0.0 && n.tau_syn.is_finite()) {
+        if !(positive(n.tau_syn) && n.tau_syn.is_finite()) {
             return bad(format!("network.tau-syn must be positive, got {}", n.tau_syn));
         }
-        if let Some(g) = n.g_leak.filter(|g| !(*g > 0.0)) {
+        if let Some(g) = n.g_leak.filter(|g| !positive(*g)) {
             return bad(format!("network.g-leak must be positive, got {g}"));
         }
-        if !(n.v_th > n.v_leak) {
+        if !positive(n.v_th - n.v_leak) {
             return bad(format!("network.v-th ({}) must exceed v-leak ({})", n.v_th, n.v_leak));
         }
         if n.bias_times.iter().any(|b| !(b.is_finite() && *b >= 0.0)) {
@@ -241,13 +241,13 @@ impl ExperimentConfig {
         if t.batch_size == 0 || t.batch_size_eval == 0 {
             return bad("training.batch-size and batch-size-eval must be positive".into());
         }
-        if !(t.learning_rate > 0.0) {
+        if !positive(t.learning_rate) {
             return bad(format!(
                 "training.learning-rate must be positive, got {}",
                 t.learning_rate
             ));
         }
-        if t.lr_step == 0 || !(t.lr_gamma > 0.0) {
+        if t.lr_step == 0 || !positive(t.lr_gamma) {
             return bad("training.lr-step must be ≥ 1 and lr-gamma > 0".into());
         }
         if t.max_missing.len() != n_layers {
@@ -259,7 +259,7 @@ impl ExperimentConfig {
         if t.max_dw_norm < 0.0 || t.input_noise < 0.0 || t.bump_value < 0.0 {
             return bad("training.max-dw-norm, input-noise and bump-value must be ≥ 0".into());
         }
-        if !(self.loss.xi > 0.0 && self.loss.beta > 0.0 && self.loss.tau_syn > 0.0) {
+        if !(positive(self.loss.xi) && positive(self.loss.beta) && positive(self.loss.tau_syn)) {
             return bad("loss.xi, loss.beta and loss.tau-syn must be positive".into());
         }
         Ok(())
@@ -288,4 +288,9 @@ impl ExperimentConfig {
             })
             .collect()
     }
+}
+
+/// `x > 0`, false for NaN: validation rejects NaN with the same message as a non-positive value.
+fn positive(x: f64) -> bool {
+    x > 0.0
 }
