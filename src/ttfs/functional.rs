@@ -17,7 +17,7 @@
 
 use burn::tensor::{Bool, DType, Int, Tensor};
 
-use super::lambert::{BRANCH_POINT, lambert_w0_tensor};
+use super::lambert::lambert_w0_tensor;
 use super::neuron::{NeuronTensors, TauRatio};
 
 /// Largest exponent used in `e^{(t_i − s)/τs}` for a dtype before the input counts as silent.
@@ -57,12 +57,23 @@ fn threshold_drive(p: &NeuronTensors) -> Tensor<3> {
 /// # Arguments
 /// - `times`: input spike times (model time units; `+∞` = no spike).
 /// - `weights`: synaptic weights, input rows first.
-/// - `params`: per-neuron parameters of the `n_out` neurons.
+/// - `params`: per-neuron parameters of the `n_out` neurons; `g_l (ϑ − E_l) > 0` is assumed
+///   (the neuron rests below threshold).
 ///
 /// # Shapes
 /// - `times`: `[batch, n_in]`
 /// - `weights`: `[n_in, n_out]`
 /// - returns: `[batch, n_out]`, `+∞` where a neuron stays below threshold.
+///
+/// # Method
+/// Inputs are sorted per sample; window `k` is the interval between the k-th and the (k+1)-th
+/// sorted input, where the membrane is the PSP sum of the first `k` inputs, known in closed form
+/// from two running sums. The membrane is below threshold when window `k` opens (no earlier
+/// window reached it, and a new PSP starts at zero), so the threshold is crossed in window `k`
+/// exactly when the membrane's maximum over the window reaches it: at the window's end, or at
+/// the membrane's peak if that lies inside. The spike time is then solved once, in the first such
+/// window. This is the reference's "earliest self-consistent candidate" rule without evaluating
+/// the closed form for every prefix.
 ///
 /// # Panics
 /// If the shapes disagree.
@@ -74,67 +85,121 @@ pub fn first_spike_times(
     let [batch, n_in] = times.dims();
     let [w_in, n_out] = weights.dims();
     assert_eq!(n_in, w_in, "input times have {n_in} columns, weights have {w_in} rows");
+    let shape = [batch, n_in, n_out];
     let x_max = max_exponent(times.dtype());
 
     let (sorted, order) = times.sort_with_indices(1);
     let s = earliest_input(&sorted); // [B, 1]
     let finite = sorted.clone().is_finite(); // [B, N]
     let rel = (sorted.clone() - s.clone()).mask_fill(finite.clone().bool_not(), 0.0);
+    // End of each window, relative to s: the next sorted input (+∞ after the last one).
+    let rel_next = if n_in > 1 {
+        let inf_col = rel.clone().narrow(1, 0, 1).full_like(f64::INFINITY);
+        let next = sorted.narrow(1, 1, n_in - 1) - s.clone();
+        Tensor::cat(vec![next, inf_col], 1)
+    } else {
+        rel.clone().full_like(f64::INFINITY)
+    };
     let w_sorted = gather_rows(weights, order, batch, n_in, n_out); // [B, N, M]
 
     let tau_s = per_neuron(&params.tau_syn);
     let c = threshold_drive(params);
-    let rel3 = rel.unsqueeze_dim::<3>(2); // [B, N, 1]
-    let x_s = rel3.clone() / tau_s.clone(); // [B, N, M]
-    // Silent (or too late) inputs contribute nothing.
-    let usable = finite
-        .clone()
-        .unsqueeze_dim::<3>(2)
-        .expand([batch, n_in, n_out])
-        .bool_and(x_s.clone().lower_equal_elem(x_max));
-    let w_used = w_sorted.mask_fill(usable.bool_not(), 0.0);
+    let x_s = rel.unsqueeze_dim::<3>(2) / tau_s.clone(); // [B, N, M]
+    // Silent (or too late) inputs contribute nothing and open no window.
+    let usable =
+        finite.unsqueeze_dim::<3>(2).expand(shape).bool_and(x_s.clone().lower_equal_elem(x_max));
+    let w_used = w_sorted.mask_fill(usable.clone().bool_not(), 0.0);
     let x_s = x_s.clamp_max(x_max);
-    let s3 = s.unsqueeze_dim::<3>(2); // [B, 1, 1]
+    let next3 = rel_next.unsqueeze_dim::<3>(2); // [B, N, 1], may be +∞
 
-    let candidates = match params.ratio {
+    // (running sums at the first reaching window, whether any window reaches threshold)
+    let (first, any, sums) = match params.ratio {
         TauRatio::Equal => {
             let we = w_used * x_s.clone().exp();
             let a = we.clone().cumsum(1);
-            let b = (we * x_s).cumsum(1);
-            let ratio = b / a.clone();
-            let z = (c / a).neg() * ratio.clone().exp();
-            let z_ok = z.clone().is_finite().bool_and(z.clone().greater_equal_elem(BRANCH_POINT));
-            let z_safe = z.mask_fill(z_ok.clone().bool_not(), 0.0);
-            let t = (ratio - lambert_w0_tensor(z_safe)) * tau_s + s3;
-            t.mask_fill(z_ok.bool_not(), f64::NAN)
+            let b = (we * x_s.clone()).cumsum(1);
+            // Membrane drive f(x) = (a x − b) e^{−x} − c (x in units of τs, relative to s).
+            let xn = (next3 / tau_s.clone()).clamp_max(1e4);
+            let f_next = (a.clone() * xn.clone() - b.clone()) * xn.clone().neg().exp() - c.clone();
+            let x_peak = b.clone() / a.clone() + 1.0;
+            let peak_inside = a
+                .clone()
+                .greater_elem(0.0)
+                .bool_and(x_peak.clone().greater_equal(x_s))
+                .bool_and(x_peak.clone().lower_equal(xn));
+            let f_peak = a.clone() * x_peak.neg().exp() - c;
+            let reach = f_next
+                .greater_equal_elem(0.0)
+                .bool_or(peak_inside.bool_and(f_peak.greater_equal_elem(0.0)));
+            let (first, any) = first_true(reach.bool_and(usable), n_in);
+            (first, any, (a, b))
         }
         TauRatio::Double => {
-            let tau_m = tau_s.mul_scalar(params.ratio.value());
-            let x_m = rel3 / tau_m.clone();
-            let a1 = (w_used.clone() * x_s.exp()).cumsum(1);
-            let a2 = (w_used * x_m.exp()).cumsum(1);
-            let disc = a2.clone().powi_scalar(2) - a1.clone() * c.mul_scalar(4.0);
-            let d = disc.sqrt();
-            let arg = a1.mul_scalar(2.0) / (a2 + d);
-            arg.log() * tau_m + s3
+            let tau_m = tau_s.clone().mul_scalar(params.ratio.value());
+            let ratio = params.ratio.value();
+            let a1 = (w_used.clone() * x_s.clone().exp()).cumsum(1);
+            let a2 = (w_used * x_s.clone().div_scalar(ratio).exp()).cumsum(1);
+            // With y = e^{−t/τm} (relative to s): f(y) = a₂ y − a₁ y² − c, y decreasing in t.
+            let y_now = x_s.div_scalar(ratio).neg().exp();
+            let y_next = (next3 / tau_m).neg().exp(); // 0 after the last input
+            let f_next = a2.clone() * y_next.clone()
+                - a1.clone() * y_next.clone().powi_scalar(2)
+                - c.clone();
+            let y_peak = a2.clone() / a1.clone().mul_scalar(2.0);
+            let peak_inside = a1
+                .clone()
+                .greater_elem(0.0)
+                .bool_and(y_peak.clone().lower_equal(y_now))
+                .bool_and(y_peak.greater_equal(y_next));
+            let f_peak = a2.clone().powi_scalar(2) / a1.clone().mul_scalar(4.0) - c;
+            let reach = f_next
+                .greater_equal_elem(0.0)
+                .bool_or(peak_inside.bool_and(f_peak.greater_equal_elem(0.0)));
+            let (first, any) = first_true(reach.bool_and(usable), n_in);
+            (first, any, (a1, a2))
         }
     };
 
-    // Validity window: t_(k) ≤ t*_k ≤ t_(k+1) (no upper bound for the last input).
-    let lower = sorted.clone().unsqueeze_dim::<3>(2); // [B, N, 1]
-    let next = if n_in > 1 {
-        let inf_col = sorted.clone().narrow(1, 0, 1).full_like(f64::INFINITY);
-        Tensor::cat(vec![sorted.narrow(1, 1, n_in - 1), inf_col], 1)
-    } else {
-        sorted.full_like(f64::INFINITY)
+    // Solve the closed form once per (sample, neuron), with the sums of the first reaching window.
+    let pick = |t: Tensor<3>| t.gather(1, first.clone()).reshape([batch, n_out]);
+    let (p, q) = (pick(sums.0), pick(sums.1));
+    let tau_s2 = params.tau_syn.clone().reshape([1, n_out]);
+    let c2 = threshold_drive(params).reshape([1, n_out]);
+    let t_rel = match params.ratio {
+        TauRatio::Equal => {
+            // t* = τ (b/a − W₀(z)), z = −(c/a) e^{b/a}; z ≥ −1/e where the threshold is reached
+            // (up to rounding, hence the clamp inside lambert_w0_tensor).
+            let (a, b) = (p.mask_fill(any.clone().bool_not(), 1.0), q);
+            let ratio = b / a.clone();
+            let z = (c2 / a).neg() * ratio.clone().exp();
+            let z_ok = z.clone().is_finite();
+            let z = z.mask_fill(z_ok.clone().bool_not(), 0.0);
+            (ratio - lambert_w0_tensor(z)) * tau_s2
+        }
+        TauRatio::Double => {
+            // t* = τm ln(2a₁ / (a₂ + √(a₂² − 4a₁c))); the discriminant is ≥ 0 where the
+            // threshold is reached (clamped against rounding).
+            let (a1, a2) = (p.mask_fill(any.clone().bool_not(), 1.0), q);
+            let d =
+                (a2.clone().powi_scalar(2) - a1.clone() * c2.mul_scalar(4.0)).clamp_min(0.0).sqrt();
+            (a1.mul_scalar(2.0) / (a2 + d)).log() * tau_s2.mul_scalar(params.ratio.value())
+        }
     };
-    let upper = next.unsqueeze_dim::<3>(2);
-    let valid = candidates
-        .clone()
-        .greater_equal(lower.expand([batch, n_in, n_out]))
-        .bool_and(candidates.clone().lower_equal(upper.expand([batch, n_in, n_out])))
-        .bool_and(finite.unsqueeze_dim::<3>(2).expand([batch, n_in, n_out]));
-    candidates.mask_fill(valid.bool_not(), f64::INFINITY).min_dim(1).reshape([batch, n_out])
+    let t = t_rel + s;
+    let ok = any.bool_and(t.clone().is_finite());
+    t.mask_fill(ok.bool_not(), f64::INFINITY)
+}
+
+/// Index of the first `true` along dim 1 of a `[B, N, M]` mask, as `[B, 1, M]` (0 where there is
+/// none), and whether there is one, `[B, M]`.
+fn first_true(mask: Tensor<3, Bool>, n: usize) -> (Tensor<3, Int>, Tensor<2, Bool>) {
+    let [batch, _, m] = mask.dims();
+    let device = mask.device();
+    let k = Tensor::<1, Int>::arange(0..n as i64, &device).reshape([1, n, 1]).expand([batch, n, m]);
+    let none = Tensor::<3, Int>::full([batch, n, m], n as i64, &device);
+    let first = none.mask_where(mask, k).min_dim(1); // [B, 1, M]
+    let any = first.clone().lower_elem(n as i64).reshape([batch, m]);
+    (first.clamp_max(n as i64 - 1), any)
 }
 
 /// `weights[order[b, k], j]` as a `[batch, n_in, n_out]` tensor.

@@ -10,7 +10,7 @@
 use burn::tensor::Tensor;
 
 /// `−1/e`, the branch point: W₀ is real for `z ≥ −1/e`.
-pub const BRANCH_POINT: f64 = -0.367_879_441_171_442_3;
+pub const BRANCH_POINT: f64 = -1.0 / std::f64::consts::E;
 
 /// Halley iterations for the tensor version: from the initial guesses below, 4 iterations reach
 /// f64 round-off on the whole domain (checked against the scalar version in the tests).
@@ -18,7 +18,8 @@ const TENSOR_ITERATIONS: usize = 4;
 
 /// W₀(z) for a scalar.
 ///
-/// Returns `NaN` for `z < −1/e` (no real solution) and for `NaN` input; `+∞` for `+∞`.
+/// Returns `NaN` for `z < −1/e` (no real solution; values within rounding of `−1/e` count as
+/// `−1/e`) and for `NaN` input; `+∞` for `+∞`.
 ///
 /// ```
 /// use spikeburn::ttfs::lambert::lambert_w0;
@@ -29,9 +30,10 @@ const TENSOR_ITERATIONS: usize = 4;
 /// assert!(lambert_w0(-0.5).is_nan());
 /// ```
 pub fn lambert_w0(z: f64) -> f64 {
-    if z.is_nan() || z < BRANCH_POINT {
+    if z.is_nan() || z < BRANCH_POINT - 4.0 * f64::EPSILON {
         return f64::NAN;
     }
+    let z = z.max(BRANCH_POINT);
     if z == f64::INFINITY {
         return f64::INFINITY;
     }

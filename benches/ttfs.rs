@@ -1,0 +1,75 @@
+//! Criterion benchmarks of the exact first-spike-time layers and networks on the default device.
+//!
+//! `cargo bench --bench ttfs` (add `--features ndarray` and `-- ndarray` style filters to compare
+//! backends once they are compiled in). Throughput is reported in samples per second.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use spikeburn::ttfs::{SpikeTimeLayerConfig, SpikeTimeNetwork, TtfsLoss};
+
+fn inputs(batch: usize, n: usize, rng: &mut StdRng, device: &Device) -> Tensor<2> {
+    let v: Vec<f64> = (0..batch * n).map(|_| 0.15 + 1.85 * rng.random::<f64>()).collect();
+    Tensor::from_data(TensorData::new(v, [batch, n]), device)
+}
+
+fn network(
+    sizes: &[usize],
+    init: &[(f64, f64)],
+    bias: &[f64],
+    rng: &mut StdRng,
+    device: &Device,
+) -> SpikeTimeNetwork {
+    SpikeTimeNetwork {
+        layers: sizes
+            .windows(2)
+            .zip(init)
+            .map(|(io, &(m, s))| {
+                SpikeTimeLayerConfig::new(io[0], io[1])
+                    .with_bias_times(bias.to_vec())
+                    .with_weight_mean(m)
+                    .with_weight_std(s)
+                    .init(device, rng)
+            })
+            .collect(),
+    }
+}
+
+fn bench_networks(c: &mut Criterion) {
+    let device = Device::default();
+    let mut rng = StdRng::seed_from_u64(0);
+    let cases: [(&str, Vec<usize>, Vec<(f64, f64)>, Vec<f64>, usize); 3] = [
+        ("yinyang-4-120-3", vec![4, 120, 3], vec![(1.5, 0.8), (0.5, 0.8)], vec![0.9], 150),
+        ("mnist16-256-246-10", vec![256, 246, 10], vec![(0.1, 0.4), (0.6, 0.8)], vec![], 50),
+        ("mnist16-256-246-10", vec![256, 246, 10], vec![(0.1, 0.4), (0.6, 0.8)], vec![], 256),
+    ];
+    let mut group = c.benchmark_group("network");
+    group.sample_size(10);
+    for (name, sizes, init, bias, batch) in cases {
+        let net = network(&sizes, &init, &bias, &mut rng, &device);
+        let x = inputs(batch, sizes[0], &mut rng, &device);
+        let labels: Vec<i64> =
+            (0..batch as i64).map(|i| i % *sizes.last().unwrap() as i64).collect();
+        let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), &device);
+        let loss = TtfsLoss::default();
+        group.throughput(Throughput::Elements(batch as u64));
+        group.bench_with_input(BenchmarkId::new(format!("{name}/forward"), batch), &x, |b, x| {
+            b.iter(|| net.forward(x.clone()).into_data())
+        });
+        group.bench_with_input(
+            BenchmarkId::new(format!("{name}/forward+backward"), batch),
+            &x,
+            |b, x| {
+                b.iter(|| {
+                    let (_, _, g) = net.loss_and_grads(x.clone(), y.clone(), &loss, Some(0.2));
+                    g.layers[0].weights.clone().into_data()
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_networks);
+criterion_main!(benches);
