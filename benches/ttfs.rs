@@ -36,18 +36,45 @@ fn network(
     }
 }
 
+/// One benchmarked network: layer sizes, weight init per layer, bias spike times, batch size.
+struct Case {
+    name: &'static str,
+    sizes: &'static [usize],
+    init: &'static [(f64, f64)],
+    bias: &'static [f64],
+    batch: usize,
+}
+
 fn bench_networks(c: &mut Criterion) {
     let device = Device::default();
     let mut rng = StdRng::seed_from_u64(0);
-    let cases: [(&str, Vec<usize>, Vec<(f64, f64)>, Vec<f64>, usize); 3] = [
-        ("yinyang-4-120-3", vec![4, 120, 3], vec![(1.5, 0.8), (0.5, 0.8)], vec![0.9], 150),
-        ("mnist16-256-246-10", vec![256, 246, 10], vec![(0.1, 0.4), (0.6, 0.8)], vec![], 50),
-        ("mnist16-256-246-10", vec![256, 246, 10], vec![(0.1, 0.4), (0.6, 0.8)], vec![], 256),
+    let cases = [
+        Case {
+            name: "yinyang-4-120-3",
+            sizes: &[4, 120, 3],
+            init: &[(1.5, 0.8), (0.5, 0.8)],
+            bias: &[0.9],
+            batch: 150,
+        },
+        Case {
+            name: "mnist16-256-246-10",
+            sizes: &[256, 246, 10],
+            init: &[(0.1, 0.4), (0.6, 0.8)],
+            bias: &[],
+            batch: 50,
+        },
+        Case {
+            name: "mnist16-256-246-10",
+            sizes: &[256, 246, 10],
+            init: &[(0.1, 0.4), (0.6, 0.8)],
+            bias: &[],
+            batch: 256,
+        },
     ];
     let mut group = c.benchmark_group("network");
     group.sample_size(10);
-    for (name, sizes, init, bias, batch) in cases {
-        let net = network(&sizes, &init, &bias, &mut rng, &device);
+    for Case { name, sizes, init, bias, batch } in cases {
+        let net = network(sizes, init, bias, &mut rng, &device);
         let x = inputs(batch, sizes[0], &mut rng, &device);
         let labels: Vec<i64> =
             (0..batch as i64).map(|i| i % *sizes.last().unwrap() as i64).collect();
