@@ -287,7 +287,7 @@ pub fn backward(
             let lambert = b / a.clone() - dt_out.clone() / tau_s.clone();
             let denom = a * lambert.add_scalar(1.0);
             let denom = safe_denominator(denom);
-            // t* − t_i, from absolute times: [B, N, M]
+            // t* − t_i: [B, N, M]
             let gap = t_minus_ti(&dt_out, &rel_in);
             let dw = (e.clone() * gap.clone()).neg() / denom.clone();
             let dtin = (we * (gap - tau_s.clone())).neg() / (denom * tau_s);

@@ -1,7 +1,7 @@
 //! [`SpikeTimeLayer`]: a layer of exact first-spike-time LIF neurons as a Burn module.
 
 use burn::config::Config;
-use burn::module::{Module, Param};
+use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
@@ -100,6 +100,7 @@ impl SpikeTimeLayerConfig {
 ///
 /// Trained with exact gradients of the spike times ([`SpikeTimeLayer::backward`]).
 #[derive(Module, Debug)]
+#[module(custom_display)]
 pub struct SpikeTimeLayer {
     /// Weights, shape `[n_inputs + n_bias, n_outputs]`: input rows, then bias rows.
     pub weights: Param<Tensor<2>>,
@@ -198,5 +199,74 @@ impl SpikeTimeLayer {
         );
         grads.input_times = grads.input_times.narrow(1, 0, n_in);
         grads
+    }
+}
+
+impl ModuleDisplay for SpikeTimeLayer {
+    fn custom_settings(&self) -> Option<DisplaySettings> {
+        DisplaySettings::new().with_new_line_after_attribute(false).optional()
+    }
+
+    fn custom_content(&self, content: Content) -> Option<Content> {
+        content
+            .add("n_inputs", &self.n_inputs())
+            .add("n_bias", &self.bias_times.len())
+            .add("n_outputs", &self.n_outputs())
+            .add("tau_ratio", &format!("{:?}", self.tau_ratio))
+            .optional()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    fn layer() -> SpikeTimeLayer {
+        SpikeTimeLayerConfig::new(4, 3)
+            .with_bias_times(vec![0.9])
+            .init(&Device::default(), &mut StdRng::seed_from_u64(0))
+    }
+
+    #[test]
+    /// 5×3 weights (4 inputs + 1 bias row) and 4×3 frozen per-neuron parameters = 27.
+    fn display_is_pinned() {
+        assert_eq!(
+            format!("{}", layer()),
+            "SpikeTimeLayer {n_inputs: 4, n_bias: 1, n_outputs: 3, tau_ratio: Equal, params: 27}"
+        );
+    }
+
+    #[test]
+    fn shapes_and_bias_columns() {
+        let l = layer();
+        assert_eq!(l.weights.val().dims(), [5, 3]);
+        let x = Tensor::<2>::full([2, 4], 0.5, &Device::default());
+        assert_eq!(l.with_bias(x.clone()).dims(), [2, 5]);
+        assert_eq!(l.forward(x).dims(), [2, 3]);
+    }
+
+    #[test]
+    #[should_panic(expected = "SpikeTimeLayer expects 4 input columns, got 3")]
+    fn forward_checks_input_width() {
+        let _ = layer().forward(Tensor::<2>::zeros([1, 3], &Device::default()));
+    }
+
+    #[test]
+    #[should_panic(expected = "tau_syn must be positive")]
+    fn init_rejects_bad_tau() {
+        let _ = SpikeTimeLayerConfig::new(2, 2)
+            .with_tau_syn(0.0)
+            .init(&Device::default(), &mut StdRng::seed_from_u64(0));
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let a = crate::util::to_vec_f64(layer().weights.val());
+        let b = crate::util::to_vec_f64(layer().weights.val());
+        assert_eq!(a, b);
+        let mean = a.iter().sum::<f64>() / a.len() as f64;
+        assert!((mean - 1.0).abs() < 0.6, "N(1, 1) init, mean {mean}");
     }
 }

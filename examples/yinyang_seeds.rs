@@ -1,0 +1,58 @@
+//! Train one configuration with several seeds and print a table with the median: the source of
+//! the multi-seed accuracy figures in BENCHMARKS.md.
+//!
+//! ```sh
+//! cargo run --release --example yinyang_seeds -- [CONFIG.toml] [--seeds N] [--epochs E]
+//! ```
+//! Without a config file it runs the built-in default (the README's train command).
+
+use burn::tensor::Device;
+use spikeburn::train::{ExperimentConfig, evaluate, train};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let (mut config, mut seeds, mut epochs) = (None, 5u64, None);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--seeds" => seeds = args.next().expect("--seeds N").parse()?,
+            "--epochs" => epochs = Some(args.next().expect("--epochs E").parse()?),
+            path => config = Some(path.to_string()),
+        }
+    }
+    let mut cfg = match &config {
+        Some(p) => ExperimentConfig::from_file(std::path::Path::new(p))?,
+        None => ExperimentConfig::default(),
+    };
+    if let Some(e) = epochs {
+        cfg.training.epochs = e;
+    }
+    let device = Device::default();
+    let data = cfg.dataset.load();
+    println!("{} ({} epochs), device flex, {seeds} seeds", cfg.name, cfg.training.epochs);
+    println!("seed  test_acc  val_acc  train_s  s/epoch");
+    let mut accs = Vec::new();
+    for seed in 0..seeds {
+        cfg.seed = seed;
+        let out = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
+        let test =
+            evaluate(&out.network, &data.test, cfg.training.batch_size_eval, &cfg.loss, &device);
+        let val = out.history.last().map_or(f64::NAN, |m| m.val_accuracy);
+        println!(
+            "{seed:>4}  {:>7.2}%  {:>6.2}%  {:>7.1}  {:>7.3}",
+            100.0 * test.accuracy,
+            100.0 * val,
+            out.train_seconds,
+            out.train_seconds / cfg.training.epochs as f64
+        );
+        accs.push(test.accuracy);
+    }
+    accs.sort_by(f64::total_cmp);
+    let median = accs[accs.len() / 2];
+    println!(
+        "test accuracy: median {:.2} %, min {:.2} %, max {:.2} %",
+        100.0 * median,
+        100.0 * accs[0],
+        100.0 * accs[accs.len() - 1]
+    );
+    Ok(())
+}
