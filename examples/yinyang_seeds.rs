@@ -27,7 +27,7 @@ fn main() -> anyhow::Result<()> {
         cfg.training.epochs = e;
     }
     let device = Device::default();
-    let data = cfg.dataset.load();
+    let data = cfg.dataset.load(None);
     println!("{} ({} epochs), device flex, {seeds} seeds", cfg.name, cfg.training.epochs);
     println!("seed  test_acc  val_acc  train_s  s/epoch");
     let mut accs = Vec::new();

@@ -138,9 +138,9 @@ impl RuntimeArgs {
     }
 
     fn data(&self, dataset: DatasetName) -> Result<Splits> {
-        let _dir =
+        let dir =
             self.data_dir.clone().or_else(|| std::env::var_os("SPIKEBURN_DATA").map(PathBuf::from));
-        Ok(dataset.load())
+        Ok(dataset.load(dir.as_deref()))
     }
 }
 

@@ -48,8 +48,10 @@ pub struct Splits {
 }
 
 impl DatasetName {
-    /// Load (or generate) the three splits.
-    pub fn load(self) -> Splits {
+    /// Load (or generate) the three splits. `data_dir` is where downloaded datasets live
+    /// (`--data-dir` / `SPIKEBURN_DATA`); Yin-Yang is generated and ignores it.
+    pub fn load(self, data_dir: Option<&std::path::Path>) -> Splits {
+        let _ = data_dir;
         match self {
             DatasetName::Yinyang => {
                 use yinyang::{Split, YinYang};
@@ -123,15 +125,16 @@ impl SpikeDataset {
     /// # Shapes
     /// - returns `([indices.len(), n_inputs], [indices.len()])`
     pub fn batch(&self, indices: &[usize], device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
-        let n = self.n_inputs;
-        let mut times = Vec::with_capacity(indices.len() * n);
-        for &i in indices {
-            times.extend_from_slice(&self.times[i * n..(i + 1) * n]);
-        }
-        let labels: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
+        self.subset(indices).into_tensors(device)
+    }
+
+    /// All samples as tensors on `device`: times `[len, n_inputs]`, labels `[len]`.
+    pub fn into_tensors(self, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
+        let (len, n) = (self.len(), self.n_inputs);
+        let labels: Vec<i64> = self.labels.iter().map(|&l| l as i64).collect();
         (
-            Tensor::from_data(TensorData::new(times, [indices.len(), n]), device),
-            Tensor::from_data(TensorData::new(labels, [indices.len()]), device),
+            Tensor::from_data(TensorData::new(self.times, [len, n]), device),
+            Tensor::from_data(TensorData::new(labels, [len]), device),
         )
     }
 }

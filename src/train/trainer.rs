@@ -210,16 +210,11 @@ pub fn train(
         let (mut loss_sum, mut stepped, mut correct, mut seen) = (0.0, 0usize, 0usize, 0usize);
         let (mut bumps, mut clipped, mut columns) = (0usize, 0.0, 0usize);
         for (b, chunk) in order.chunks(t.batch_size).enumerate() {
-            let mut noisy;
-            let batch_data = if t.input_noise > 0.0 {
-                noisy = train.subset(chunk);
-                add_input_noise(&mut noisy.times, t.input_noise, &mut rng);
-                let all: Vec<usize> = (0..chunk.len()).collect();
-                noisy.batch(&all, device)
-            } else {
-                train.batch(chunk, device)
-            };
-            let (x, y) = batch_data;
+            let mut samples = train.subset(chunk);
+            if t.input_noise > 0.0 {
+                add_input_noise(&mut samples.times, t.input_noise, &mut rng);
+            }
+            let (x, y) = samples.into_tensors(device);
             let trace = net.forward_trace(x);
             for (p, &i) in predict(trace.output()).iter().zip(chunk) {
                 correct += usize::from(*p == Some(train.labels[i]));
@@ -335,7 +330,7 @@ mod tests {
     fn three_epochs_learn_yinyang() {
         let mut cfg = ExperimentConfig::default();
         cfg.training.epochs = 3;
-        let data = crate::data::DatasetName::Yinyang.load();
+        let data = crate::data::DatasetName::Yinyang.load(None);
         let device = Device::default();
         let outcome = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
         let first = outcome.history[0].val_accuracy;
