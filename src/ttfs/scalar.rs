@@ -84,6 +84,20 @@ pub fn first_spike_time(p: &NeuronParams, times: &[f64], weights: &[f64]) -> f64
 /// `∂t*/∂w_i = τm (e^{t_i/τs} x − e^{t_i/τm}) / D`,
 /// `∂t*/∂t_i = w_i (2 e^{t_i/τs} x − e^{t_i/τm}) / D`.
 ///
+/// A case by hand: one input at `t = 0` with weight `w`, τm = τs = 1, ϑ = 1. The threshold
+/// condition `w t e^{−t} = 1` differentiated in `w` gives `t e^{−t} + w (1 − t) e^{−t} dt/dw = 0`,
+/// so `dt*/dw = −t*/(w (1 − t*))`; shifting the input shifts the output, `dt*/dt_in = 1`.
+///
+/// ```
+/// use spikeburn::ttfs::{neuron::{NeuronParams, TauRatio}, scalar};
+/// let p = NeuronParams::reference(TauRatio::Equal);
+/// let (w, t_in) = (4.0, 0.0);
+/// let t = scalar::first_spike_time(&p, &[t_in], &[w]);
+/// let (dw, dt) = scalar::spike_time_gradients(&p, &[t_in], &[w], t);
+/// assert!((dw[0] - (-t / (w * (1.0 - t)))).abs() < 1e-12); // −0.139054…
+/// assert!((dt[0] - 1.0).abs() < 1e-12);
+/// ```
+///
 /// # Panics
 /// If `t_out` is not finite or the lengths differ.
 pub fn spike_time_gradients(
