@@ -167,22 +167,19 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
         cfg.training.epochs,
         cfg.seed
     );
-    let bar = progress_bar(cfg.training.epochs);
-    let mut on_event = |e: TrainEvent<'_>| match e {
-        TrainEvent::Batch { .. } => {}
-        TrainEvent::Epoch(m) => {
-            let line = format!(
-                "epoch {:>4}  loss {:.4}  train {:.3}  val {:.3}  bumps {}  {:.2}s",
-                m.epoch, m.train_loss, m.train_accuracy, m.val_accuracy, m.bumps, m.seconds
-            );
-            match &bar {
-                Some(b) => {
-                    b.set_message(format!("val {:.3}", m.val_accuracy));
-                    b.inc(1);
-                }
-                None => println!("{line}"),
-            }
-        }
+    let batches = data.train.len().div_ceil(cfg.training.batch_size);
+    let bar = progress_bar((cfg.training.epochs * batches) as u64);
+    let mut on_event = |e: TrainEvent<'_>| match (e, &bar) {
+        (TrainEvent::Batch { .. }, Some(b)) => b.inc(1),
+        (TrainEvent::Batch { .. }, None) => {}
+        (TrainEvent::Epoch(m), Some(b)) => b.set_message(format!(
+            "epoch {}/{}  val {:.3}",
+            m.epoch, cfg.training.epochs, m.val_accuracy
+        )),
+        (TrainEvent::Epoch(m), None) => println!(
+            "epoch {:>4}  loss {:.4}  train {:.3}  val {:.3}  bumps {}  {:.2}s",
+            m.epoch, m.train_loss, m.train_accuracy, m.val_accuracy, m.bumps, m.seconds
+        ),
     };
     let outcome = train(&cfg, &data.train, &data.validation, &device, &mut on_event);
     if let Some(b) = bar {
@@ -259,14 +256,14 @@ fn run_eval(cmd: &EvalCmd) -> Result<()> {
     Ok(())
 }
 
-/// An epoch bar on a terminal; `None` (plain lines) otherwise.
-fn progress_bar(epochs: usize) -> Option<ProgressBar> {
+/// A bar over all training batches on a terminal; `None` (plain lines per epoch) otherwise.
+fn progress_bar(batches: u64) -> Option<ProgressBar> {
     if !std::io::stdout().is_terminal() {
         return None;
     }
-    let bar = ProgressBar::new(epochs as u64);
+    let bar = ProgressBar::new(batches);
     bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] epoch {pos}/{len} {msg}")
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent:>3}% eta {eta} {msg}")
             .expect("valid template")
             .progress_chars("=> "),
     );
