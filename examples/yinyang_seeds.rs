@@ -27,7 +27,8 @@ fn main() -> anyhow::Result<()> {
         cfg.training.epochs = e;
     }
     let device = Device::default();
-    let data = cfg.dataset.load(None);
+    let data_dir = std::env::var_os("SPIKEBURN_DATA").map(std::path::PathBuf::from);
+    let data = cfg.dataset.load(data_dir.as_deref())?;
     println!("{} ({} epochs), device flex, {seeds} seeds", cfg.name, cfg.training.epochs);
     println!("seed  test_acc  val_acc  train_s  s/epoch");
     let mut accs = Vec::new();

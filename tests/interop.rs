@@ -27,7 +27,7 @@ fn setup() -> (ExperimentConfig, Device, spikeburn::ttfs::SpikeTimeNetwork, burn
     let cfg = ExperimentConfig::default();
     let device = Device::default();
     let net = build_network(&cfg, &device, &mut StdRng::seed_from_u64(5));
-    let data = DatasetName::Yinyang.load(None);
+    let data = DatasetName::Yinyang.load(None).expect("generated");
     let idx: Vec<usize> = (0..64).collect();
     let (x, _) = data.test.batch(&idx, &device);
     (cfg, device, net, x)

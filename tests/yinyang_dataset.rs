@@ -42,7 +42,7 @@ fn classify_known_regions() {
 
 #[test]
 fn encoding_is_reference_latency_code() {
-    let splits = DatasetName::Yinyang.load(None);
+    let splits = DatasetName::Yinyang.load(None).expect("generated");
     let train = YinYang::split(Split::Train);
     let (x, y) = train.points[0];
     let row = &splits.train.times[0..4];

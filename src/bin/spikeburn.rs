@@ -58,7 +58,8 @@ struct RuntimeArgs {
     /// Compute device (default: $BURN_DEVICE, else flex).
     #[arg(long, value_enum)]
     device: Option<DeviceChoice>,
-    /// Folder with downloaded datasets (default: $SPIKEBURN_DATA). Yin-Yang needs none.
+    /// Folder with downloaded datasets: DIR/mnist/, DIR/fashion-mnist/ (default:
+    /// $SPIKEBURN_DATA). Yin-Yang needs none.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
 }
@@ -140,7 +141,7 @@ impl RuntimeArgs {
     fn data(&self, dataset: DatasetName) -> Result<Splits> {
         let dir =
             self.data_dir.clone().or_else(|| std::env::var_os("SPIKEBURN_DATA").map(PathBuf::from));
-        Ok(dataset.load(dir.as_deref()))
+        Ok(dataset.load(dir.as_deref())?)
     }
 }
 
@@ -192,7 +193,7 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
     weights::save_reference_weights(&outcome.network, &run.file(files::WEIGHTS))?;
     let summary = Summary {
         name: cfg.name.clone(),
-        dataset: format!("{:?}", cfg.dataset).to_lowercase(),
+        dataset: cfg.dataset.name().into(),
         test_accuracy: test.accuracy,
         test_loss: test.loss,
         val_accuracy: outcome.history.last().map(|m| m.val_accuracy),
@@ -230,7 +231,7 @@ fn run_eval(cmd: &EvalCmd) -> Result<()> {
     run.write_config(&cfg)?;
     let summary = Summary {
         name: cfg.name.clone(),
-        dataset: format!("{:?}", cfg.dataset).to_lowercase(),
+        dataset: cfg.dataset.name().into(),
         test_accuracy: test.accuracy,
         test_loss: test.loss,
         val_accuracy: None,

@@ -3,7 +3,11 @@
 //! Every dataset becomes a [`SpikeDataset`]: one row of input spike times per sample (model time
 //! units, `+∞` = no spike) and a class label.
 
+pub mod idx;
+pub mod images;
 pub mod yinyang;
+
+pub use idx::DataError;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -34,6 +38,14 @@ pub enum DatasetName {
     /// Yin-Yang, generated (no download): 4 inputs, 3 classes.
     #[default]
     Yinyang,
+    /// MNIST at the paper's 16×16 resolution: 256 inputs, 10 classes.
+    Mnist16,
+    /// MNIST at full resolution: 784 inputs, 10 classes.
+    Mnist,
+    /// Fashion-MNIST at 16×16 (the MNIST pipeline): 256 inputs, 10 classes.
+    Fashion16,
+    /// Fashion-MNIST at full resolution: 784 inputs, 10 classes.
+    Fashion,
 }
 
 /// Train, validation and test splits of one dataset.
@@ -49,20 +61,90 @@ pub struct Splits {
 
 impl DatasetName {
     /// Load (or generate) the three splits. `data_dir` is where downloaded datasets live
-    /// (`--data-dir` / `SPIKEBURN_DATA`); Yin-Yang is generated and ignores it.
-    pub fn load(self, data_dir: Option<&std::path::Path>) -> Splits {
-        let _ = data_dir;
-        match self {
-            DatasetName::Yinyang => {
-                use yinyang::{Split, YinYang};
-                let enc =
-                    |s| SpikeDataset::from_yinyang(&YinYang::split(s), LatencyEncoder::REFERENCE);
-                Splits {
-                    train: enc(Split::Train),
-                    validation: enc(Split::Validation),
-                    test: enc(Split::Test),
-                }
+    /// (`--data-dir` / `SPIKEBURN_DATA`): `DIR/mnist/` and `DIR/fashion-mnist/` with the
+    /// official IDX file names. Yin-Yang is generated and ignores it.
+    ///
+    /// Image splits: train = official training images 0–49 999, validation = 50 000–59 999,
+    /// test = the official 10 000 test images.
+    ///
+    /// # Errors
+    /// [`DataError`] naming the file or folder if the data is missing or malformed.
+    pub fn load(self, data_dir: Option<&std::path::Path>) -> Result<Splits, DataError> {
+        if self == DatasetName::Yinyang {
+            use yinyang::{Split, YinYang};
+            let enc = |s| SpikeDataset::from_yinyang(&YinYang::split(s), LatencyEncoder::REFERENCE);
+            return Ok(Splits {
+                train: enc(Split::Train),
+                validation: enc(Split::Validation),
+                test: enc(Split::Test),
+            });
+        }
+        let subdir = self.subdir();
+        let dir = data_dir
+            .ok_or_else(|| DataError::NoDataDir {
+                dataset: self.name().into(),
+                subdir: subdir.into(),
+            })?
+            .join(subdir);
+        let train = idx::read_image_set(&dir, "train")?;
+        let test = idx::read_image_set(&dir, "t10k")?;
+        for (set, prefix) in [(&train, "train"), (&test, "t10k")] {
+            if (set.rows, set.cols) != (28, 28) {
+                return Err(DataError::Malformed {
+                    path: dir.join(format!("{prefix}-images-idx3-ubyte")),
+                    reason: format!("images are {}×{}, expected 28×28", set.rows, set.cols),
+                });
             }
+        }
+        if train.len() != 60_000 {
+            return Err(DataError::Malformed {
+                path: dir.join("train-images-idx3-ubyte"),
+                reason: format!(
+                    "{} training images, expected 60000 (50000 train + 10000 validation)",
+                    train.len()
+                ),
+            });
+        }
+        let encode =
+            |set: &idx::ImageSet, range: std::ops::Range<usize>| self.encode_images(set, range);
+        Ok(Splits {
+            train: encode(&train, 0..50_000),
+            validation: encode(&train, 50_000..60_000),
+            test: encode(&test, 0..test.len()),
+        })
+    }
+
+    fn encode_images(self, set: &idx::ImageSet, range: std::ops::Range<usize>) -> SpikeDataset {
+        let full = matches!(self, DatasetName::Mnist | DatasetName::Fashion);
+        let mut times = Vec::with_capacity(range.len() * self.n_inputs());
+        for i in range.clone() {
+            if full {
+                times.extend(images::encode_full(set.image(i)));
+            } else {
+                times.extend(images::encode_16x16(set.image(i)));
+            }
+        }
+        let labels = set.labels[range].iter().map(|&l| l as usize).collect();
+        SpikeDataset { n_inputs: self.n_inputs(), times, labels }
+    }
+
+    /// The name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetName::Yinyang => "yinyang",
+            DatasetName::Mnist16 => "mnist16",
+            DatasetName::Mnist => "mnist",
+            DatasetName::Fashion16 => "fashion16",
+            DatasetName::Fashion => "fashion",
+        }
+    }
+
+    /// Sub-folder of the data folder holding the IDX files.
+    pub fn subdir(self) -> &'static str {
+        match self {
+            DatasetName::Yinyang => "",
+            DatasetName::Mnist16 | DatasetName::Mnist => "mnist",
+            DatasetName::Fashion16 | DatasetName::Fashion => "fashion-mnist",
         }
     }
 
@@ -70,6 +152,8 @@ impl DatasetName {
     pub fn n_inputs(self) -> usize {
         match self {
             DatasetName::Yinyang => 4,
+            DatasetName::Mnist16 | DatasetName::Fashion16 => 256,
+            DatasetName::Mnist | DatasetName::Fashion => 784,
         }
     }
 
@@ -77,6 +161,7 @@ impl DatasetName {
     pub fn n_classes(self) -> usize {
         match self {
             DatasetName::Yinyang => 3,
+            _ => 10,
         }
     }
 }

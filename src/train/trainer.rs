@@ -330,7 +330,7 @@ mod tests {
     fn three_epochs_learn_yinyang() {
         let mut cfg = ExperimentConfig::default();
         cfg.training.epochs = 3;
-        let data = crate::data::DatasetName::Yinyang.load(None);
+        let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
         let device = Device::default();
         let outcome = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
         let first = outcome.history[0].val_accuracy;
