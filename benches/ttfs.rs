@@ -7,7 +7,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use spikeburn::ttfs::{SpikeTimeLayerConfig, SpikeTimeNetwork, TtfsLoss};
+use spikeburn::ttfs::{Compute, SpikeTimeLayerConfig, SpikeTimeNetwork, TtfsLoss};
 
 fn inputs(batch: usize, n: usize, rng: &mut StdRng, device: &Device) -> Tensor<2> {
     let v: Vec<f64> = (0..batch * n).map(|_| 0.15 + 1.85 * rng.random::<f64>()).collect();
@@ -15,6 +15,7 @@ fn inputs(batch: usize, n: usize, rng: &mut StdRng, device: &Device) -> Tensor<2
 }
 
 fn network(
+    compute: Compute,
     sizes: &[usize],
     init: &[(f64, f64)],
     bias: &[f64],
@@ -30,6 +31,7 @@ fn network(
                     .with_bias_times(bias.to_vec())
                     .with_weight_mean(m)
                     .with_weight_std(s)
+                    .with_compute(compute)
                     .init(device, rng)
             })
             .collect(),
@@ -74,26 +76,30 @@ fn bench_networks(c: &mut Criterion) {
     let mut group = c.benchmark_group("network");
     group.sample_size(10);
     for Case { name, sizes, init, bias, batch } in cases {
-        let net = network(sizes, init, bias, &mut rng, &device);
-        let x = inputs(batch, sizes[0], &mut rng, &device);
-        let labels: Vec<i64> =
-            (0..batch as i64).map(|i| i % *sizes.last().unwrap() as i64).collect();
-        let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), &device);
-        let loss = TtfsLoss::default();
-        group.throughput(Throughput::Elements(batch as u64));
-        group.bench_with_input(BenchmarkId::new(format!("{name}/forward"), batch), &x, |b, x| {
-            b.iter(|| net.forward(x.clone()).into_data())
-        });
-        group.bench_with_input(
-            BenchmarkId::new(format!("{name}/forward+backward"), batch),
-            &x,
-            |b, x| {
-                b.iter(|| {
-                    let (_, _, g) = net.loss_and_grads(x.clone(), y.clone(), &loss, Some(0.2));
-                    g.layers[0].weights.clone().into_data()
-                })
-            },
-        );
+        for (label, compute) in [("kernel", Compute::Kernel), ("tensor", Compute::Tensor)] {
+            let net = network(compute, sizes, init, bias, &mut StdRng::seed_from_u64(0), &device);
+            let x = inputs(batch, sizes[0], &mut rng, &device);
+            let n_classes = *sizes.last().expect("sizes") as i64;
+            let labels: Vec<i64> = (0..batch as i64).map(|i| i % n_classes).collect();
+            let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), &device);
+            let loss = TtfsLoss::default();
+            group.throughput(Throughput::Elements(batch as u64));
+            group.bench_with_input(
+                BenchmarkId::new(format!("{name}/{label}/forward"), batch),
+                &x,
+                |b, x| b.iter(|| net.forward(x.clone()).into_data()),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("{name}/{label}/forward+backward"), batch),
+                &x,
+                |b, x| {
+                    b.iter(|| {
+                        let (_, _, g) = net.loss_and_grads(x.clone(), y.clone(), &loss, Some(0.2));
+                        g.layers[0].weights.clone().into_data()
+                    })
+                },
+            );
+        }
     }
     group.finish();
 }

@@ -97,3 +97,19 @@ impl std::fmt::Display for DeviceChoice {
         f.write_str(self.name())
     }
 }
+
+/// Whether tensors on `device` live in host memory (the flex or ndarray backend), where the
+/// dedicated CPU kernels apply.
+pub fn is_host_cpu(device: &Device) -> bool {
+    #[cfg(feature = "flex")]
+    if *device == Device::flex() {
+        return true;
+    }
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)]
+    if *device == Device::ndarray() {
+        return true;
+    }
+    let _ = device;
+    false
+}

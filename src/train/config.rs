@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetName;
-use crate::ttfs::{SpikeTimeLayerConfig, TauRatio, TtfsLoss};
+use crate::ttfs::{Compute, SpikeTimeLayerConfig, TauRatio, TtfsLoss};
 
 /// Floating-point precision of the computation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -63,6 +63,8 @@ pub struct NetworkConfig {
     pub bias_times: Vec<f64>,
     /// Weight initialisation `[mean, std]` per layer (hidden layers, then the output layer).
     pub weight_init: Vec<[f64; 2]>,
+    /// `auto` (CPU kernel on flex/ndarray, tensor operations on GPU), `tensor` or `kernel`.
+    pub compute: Compute,
 }
 
 /// Training schedule and the reference's training tricks.
@@ -127,6 +129,7 @@ impl Default for NetworkConfig {
             g_leak: None,
             bias_times: vec![0.9],
             weight_init: vec![[1.5, 0.8], [0.5, 0.8]],
+            compute: Compute::Auto,
         }
     }
 }
@@ -284,7 +287,8 @@ impl ExperimentConfig {
                     .with_tau_ratio(n.tau_ratio)
                     .with_tau_syn(n.tau_syn)
                     .with_v_th(n.v_th)
-                    .with_v_leak(n.v_leak);
+                    .with_v_leak(n.v_leak)
+                    .with_compute(n.compute);
                 c.g_leak = n.g_leak;
                 c
             })

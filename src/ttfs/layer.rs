@@ -7,6 +7,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Normal};
 
 use super::functional::{self, SpikeTimeGrads};
+use super::kernel;
 use super::neuron::{NeuronParams, NeuronTensors, TauRatio};
 
 /// Configuration of a [`SpikeTimeLayer`], created with [`SpikeTimeLayerConfig::init`].
@@ -40,6 +41,33 @@ pub struct SpikeTimeLayerConfig {
     pub v_leak: f64,
     /// g_l, the leak conductance; `None` means `τs/τm` (C_m = τs, the reference's choice).
     pub g_leak: Option<f64>,
+    /// How spike times and gradients are computed.
+    #[config(default = "Compute::Auto")]
+    pub compute: Compute,
+}
+
+/// How a [`SpikeTimeLayer`] computes: both give the same results (tested to 1e-9 in f64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compute {
+    /// The CPU kernel on CPU backends (flex, ndarray), tensor operations elsewhere (GPU).
+    #[default]
+    Auto,
+    /// Burn tensor operations ([`functional`]): runs on every backend.
+    Tensor,
+    /// The dedicated CPU kernel ([`kernel`]): host memory, threads over samples.
+    Kernel,
+}
+
+impl Compute {
+    /// Whether to use the CPU kernel for tensors on `device`.
+    pub fn use_kernel(self, device: &Device) -> bool {
+        match self {
+            Compute::Auto => crate::device::is_host_cpu(device),
+            Compute::Tensor => false,
+            Compute::Kernel => true,
+        }
+    }
 }
 
 impl SpikeTimeLayerConfig {
@@ -91,6 +119,7 @@ impl SpikeTimeLayerConfig {
             g_leak: frozen(p.g_leak),
             bias_times: self.bias_times.clone(),
             tau_ratio: self.tau_ratio,
+            compute: self.compute,
         }
     }
 }
@@ -118,6 +147,9 @@ pub struct SpikeTimeLayer {
     /// τm/τs of all neurons.
     #[module(skip)]
     pub tau_ratio: TauRatio,
+    /// How spike times and gradients are computed.
+    #[module(skip)]
+    pub compute: Compute,
 }
 
 impl SpikeTimeLayer {
@@ -171,7 +203,12 @@ impl SpikeTimeLayer {
         let n_in = self.n_inputs();
         let [_, got] = times.dims();
         assert_eq!(got, n_in, "SpikeTimeLayer expects {n_in} input columns, got {got}");
-        functional::first_spike_times(self.with_bias(times), self.weights.val(), &self.neurons())
+        let (x, w) = (self.with_bias(times), self.weights.val());
+        if self.compute.use_kernel(&w.device()) {
+            kernel::first_spike_times(x, w, &self.neurons())
+        } else {
+            functional::first_spike_times(x, w, &self.neurons())
+        }
     }
 
     /// Exact gradients given the forward pass (`times` as passed to [`forward`](Self::forward),
@@ -189,14 +226,10 @@ impl SpikeTimeLayer {
         max_dw: Option<f64>,
     ) -> SpikeTimeGrads {
         let n_in = self.n_inputs();
-        let mut grads = functional::backward(
-            self.with_bias(times),
-            self.weights.val(),
-            &self.neurons(),
-            out,
-            delta,
-            max_dw,
-        );
+        let (x, w) = (self.with_bias(times), self.weights.val());
+        let use_kernel = self.compute.use_kernel(&w.device());
+        let backward = if use_kernel { kernel::backward } else { functional::backward };
+        let mut grads = backward(x, w, &self.neurons(), out, delta, max_dw);
         grads.input_times = grads.input_times.narrow(1, 0, n_in);
         grads
     }

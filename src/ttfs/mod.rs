@@ -6,11 +6,13 @@
 //! - [`lambert`]: the Lambert W₀ function (scalar and tensor).
 //! - [`scalar`]: single-neuron f64 closed forms and gradients, the oracle for tests.
 //! - [`simulate`]: an independent fine-step ODE simulation of the same neuron.
-//! - [`functional`]: batched spike times and exact gradients on Burn tensors.
+//! - [`functional`]: batched spike times and exact gradients on Burn tensors (any backend).
+//! - [`kernel`]: the same on host memory, a dedicated multi-threaded CPU kernel.
 //! - [`layer`], [`network`]: the modules.
 //! - [`loss`]: the paper's loss and the earliest-spike prediction.
 
 pub mod functional;
+pub mod kernel;
 pub mod lambert;
 pub mod layer;
 pub mod loss;
@@ -19,7 +21,7 @@ pub mod neuron;
 pub mod scalar;
 pub mod simulate;
 
-pub use layer::{SpikeTimeLayer, SpikeTimeLayerConfig};
+pub use layer::{Compute, SpikeTimeLayer, SpikeTimeLayerConfig};
 pub use loss::TtfsLoss;
 pub use network::SpikeTimeNetwork;
 pub use neuron::{NeuronParams, TauRatio};
