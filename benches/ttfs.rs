@@ -104,5 +104,46 @@ fn bench_networks(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_networks);
+/// One spike-time layer alone: forward, and forward + exact backward with δ = 1.
+fn bench_layers(c: &mut Criterion) {
+    let device = Device::default();
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut group = c.benchmark_group("layer");
+    group.sample_size(10);
+    for (name, n_in, n_out, bias, batch) in [
+        ("4-120", 4, 120, vec![0.9], 150),
+        ("256-246", 256, 246, vec![], 50),
+        ("256-246", 256, 246, vec![], 256),
+    ] {
+        for (label, compute) in [("kernel", Compute::Kernel), ("tensor", Compute::Tensor)] {
+            let layer = SpikeTimeLayerConfig::new(n_in, n_out)
+                .with_bias_times(bias.clone())
+                .with_weight_mean(if n_in == 4 { 1.5 } else { 0.1 })
+                .with_weight_std(if n_in == 4 { 0.8 } else { 0.4 })
+                .with_compute(compute)
+                .init(&device, &mut rng);
+            let x = inputs(batch, n_in, &mut rng, &device);
+            group.throughput(Throughput::Elements(batch as u64));
+            group.bench_with_input(
+                BenchmarkId::new(format!("{name}/{label}/forward"), batch),
+                &x,
+                |b, x| b.iter(|| layer.forward(x.clone()).into_data()),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("{name}/{label}/forward+backward"), batch),
+                &x,
+                |b, x| {
+                    b.iter(|| {
+                        let out = layer.forward(x.clone());
+                        let g = layer.backward(x.clone(), out.clone(), out.ones_like(), Some(0.2));
+                        g.weights.into_data()
+                    })
+                },
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_layers, bench_networks);
 criterion_main!(benches);

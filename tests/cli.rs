@@ -126,3 +126,16 @@ fn user_errors_exit_1_with_a_clear_message() {
         failed(bin().env("BURN_DEVICE", "tpu").args(["train", "--epochs", "1"]).output().unwrap());
     assert!(e.contains("unknown device 'tpu'"), "{e}");
 }
+
+#[test]
+fn bench_reports_rates_and_epoch_estimate() {
+    let text = ok(bin().args(["bench", "--batches", "5"]).output().unwrap());
+    assert!(text.contains("images/s") && text.contains("epoch estimate"), "{text}");
+    let rate: f64 = text
+        .lines()
+        .find(|l| l.starts_with("train:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no train rate in {text}"));
+    assert!(rate > 100.0, "implausible training rate {rate} images/s");
+}

@@ -2,7 +2,8 @@
 //! paths, the 16×16 preprocessing against Pillow's output (the reference pipeline is
 //! torchvision → Pillow), and, where the real files are present, the loaded splits.
 //!
-//! Real data is looked up in `SPIKEBURN_DATA`, then `../shared/datasets` beside the repository;
+//! Real data is looked up in `SPIKEBURN_DATA`, then `datasets/`, then `../shared/datasets` beside
+//! the repository;
 //! under CI (`CI` set) its absence is a failure.
 
 use std::io::Write;
@@ -167,6 +168,7 @@ fn encoding_16x16_inverts_and_silences_black() {
 fn real_data_dir() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("SPIKEBURN_DATA").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets")),
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets")),
     ];
     let found = candidates.into_iter().flatten().find(|d| d.join("mnist").is_dir());

@@ -12,7 +12,7 @@ use spikeburn::data::{DatasetName, Splits};
 use spikeburn::device::DeviceChoice;
 use spikeburn::io::{npy, weights};
 use spikeburn::train::run_dir::{RunDir, Summary, files};
-use spikeburn::train::{ExperimentConfig, Precision, TrainEvent, evaluate, train};
+use spikeburn::train::{ExperimentConfig, Precision, TrainEvent, bench, evaluate, train};
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
 #[derive(Debug, Parser)]
@@ -28,8 +28,21 @@ enum Command {
     Train(TrainCmd),
     /// Evaluate a trained network on the test split.
     Eval(EvalCmd),
+    /// Measure training and evaluation images/s of a configuration and estimate an epoch.
+    Bench(BenchCmd),
     /// Print the resolved configuration (defaults < file < flags) as TOML.
     DumpConfig(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+struct BenchCmd {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+    /// Training batches to time (after one warm-up batch).
+    #[arg(long, default_value_t = 50)]
+    batches: usize,
 }
 
 /// Where the configuration comes from, and the flags that override it.
@@ -159,9 +172,9 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
     let run = RunDir::create(cmd.out.as_deref(), &cfg.name)?;
     run.write_config(&cfg)?;
     println!(
-        "training {} on {:?} ({} train / {} val / {} test), device {choice}, {} epochs, seed {}",
+        "training {} on {} ({} train / {} val / {} test), device {choice}, {} epochs, seed {}",
         cfg.name,
-        cfg.dataset,
+        cfg.dataset.name(),
         data.train.len(),
         data.validation.len(),
         data.test.len(),
@@ -271,10 +284,47 @@ fn progress_bar(batches: u64) -> Option<ProgressBar> {
     Some(bar)
 }
 
+fn run_bench(cmd: &BenchCmd) -> Result<()> {
+    let cfg = cmd.config.resolve()?;
+    if cmd.batches == 0 {
+        bail!("--batches must be at least 1");
+    }
+    let (choice, device) = cmd.runtime.device(cfg.precision)?;
+    let data = cmd.runtime.data(cfg.dataset)?;
+    let sizes: Vec<String> = cfg.layer_configs().iter().map(|l| l.n_outputs.to_string()).collect();
+    println!(
+        "{}: {} {}-{}, batch {}, device {choice}, compute {:?}, {}",
+        cfg.name,
+        cfg.dataset.name(),
+        cfg.dataset.n_inputs(),
+        sizes.join("-"),
+        cfg.training.batch_size,
+        cfg.network.compute,
+        precision_name(cfg.precision),
+    );
+    let r = bench(&cfg, &data.train, &data.validation, &device, cmd.batches);
+    println!("train: {:.0} images/s ({} batches)", r.train_images_per_second, r.train_batches);
+    println!(
+        "eval:  {:.0} images/s ({} validation images)",
+        r.eval_images_per_second,
+        data.validation.len()
+    );
+    println!(
+        "epoch estimate: {:.1} s ({} training + {} validation images); {} epochs ≈ {:.1} min",
+        r.epoch_seconds,
+        data.train.len(),
+        data.validation.len(),
+        cfg.training.epochs,
+        r.epoch_seconds * cfg.training.epochs as f64 / 60.0
+    );
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Train(cmd) => run_train(cmd),
         Command::Eval(cmd) => run_eval(cmd),
+        Command::Bench(cmd) => run_bench(cmd),
         Command::DumpConfig(args) => {
             print!("{}", args.resolve()?.to_toml());
             Ok(())

@@ -5,4 +5,7 @@ pub mod run_dir;
 pub mod trainer;
 
 pub use config::{ConfigError, ExperimentConfig, Precision};
-pub use trainer::{EpochMetrics, Evaluation, TrainEvent, TrainOutcome, evaluate, train};
+pub use trainer::{
+    BenchReport, EpochMetrics, Evaluation, StepOutcome, TrainEvent, TrainOutcome, Trainer, bench,
+    evaluate, train,
+};

@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, AdamState, Optimizer};
-use burn::tensor::{Device, Tensor};
+use burn::optim::{Adam, AdamConfig, AdamState, Optimizer};
+use burn::tensor::{Device, Int, Tensor};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -179,6 +179,104 @@ fn add_input_noise(times: &mut [f64], sigma: f64, rng: &mut StdRng) {
     }
 }
 
+/// What one training batch did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutcome {
+    /// Mean loss of the batch; `None` if the batch was spent on weight bumping (no step).
+    pub loss: Option<f64>,
+    /// Samples whose earliest output spike was the label's (before the update).
+    pub correct: usize,
+    /// (sample, neuron) weight-gradient columns zeroed by clipping, summed over layers.
+    pub clipped: usize,
+    /// (sample, neuron) columns considered for clipping, summed over layers.
+    pub columns: usize,
+}
+
+/// The optimisation state of a training run: network, Adam, weight bumping.
+pub struct Trainer<'a> {
+    cfg: &'a ExperimentConfig,
+    /// The network being trained.
+    pub network: SpikeTimeNetwork,
+    adam: Adam,
+    states: Vec<Option<AdamState<2>>>,
+    bumper: Bumper,
+}
+
+impl<'a> Trainer<'a> {
+    /// A fresh network (weights from `rng`) and optimiser for `cfg`.
+    pub fn new(cfg: &'a ExperimentConfig, device: &Device, rng: &mut StdRng) -> Self {
+        let t = &cfg.training;
+        let network = build_network(cfg, device, rng);
+        let adam = AdamConfig::new()
+            .with_beta_1(t.adam_beta1 as f32)
+            .with_beta_2(t.adam_beta2 as f32)
+            .with_epsilon(t.adam_epsilon as f32)
+            .build();
+        let states = vec![None; network.layers.len()];
+        let bumper = Bumper { base: t.bump_value, value: t.bump_value, last: None };
+        Self { cfg, network, adam, states, bumper }
+    }
+
+    /// One batch: forward; then either a weight bump (no step) or loss, exact backward with
+    /// clipping, and an Adam step at learning rate `lr`.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, n_inputs]`, `y`: `[batch]`; `labels` are `y` on the host.
+    pub fn step(
+        &mut self,
+        x: Tensor<2>,
+        y: Tensor<1, Int>,
+        labels: &[usize],
+        lr: f64,
+    ) -> StepOutcome {
+        let t = &self.cfg.training;
+        let trace = self.network.forward_trace(x);
+        let correct =
+            predict(trace.output()).iter().zip(labels).filter(|(p, l)| **p == Some(**l)).count();
+        let mut outcome = StepOutcome { loss: None, correct, clipped: 0, columns: 0 };
+        if self.bumper.check(&mut self.network, &trace.activations, &t.max_missing).is_some() {
+            return outcome;
+        }
+        let out = self.cfg.loss.forward(trace.output(), y);
+        outcome.loss = Some(to_vec_f64(out.per_sample.mean())[0]);
+        let max_dw = (t.max_dw_norm > 0.0).then_some(t.max_dw_norm);
+        let grads = self.network.backward(&trace, out.delta, max_dw);
+        for (l, g) in grads.layers.into_iter().enumerate() {
+            let [bs, m] = g.clipped.dims();
+            outcome.clipped += to_vec_f64(g.clipped.float().sum())[0] as usize;
+            outcome.columns += bs * m;
+            let w = self.network.layers[l].weights.val();
+            let (w, state) = self.adam.step(lr, w, g.weights, self.states[l].take());
+            self.states[l] = state;
+            self.network.set_weights(l, w);
+        }
+        outcome
+    }
+}
+
+/// The learning rate of an epoch (from 1) under StepLR.
+pub fn learning_rate(cfg: &ExperimentConfig, epoch: usize) -> f64 {
+    let t = &cfg.training;
+    t.learning_rate * t.lr_gamma.powi(((epoch - 1) / t.lr_step) as i32)
+}
+
+/// The training batch of samples `chunk`, with input noise if configured.
+fn training_batch(
+    cfg: &ExperimentConfig,
+    data: &SpikeDataset,
+    chunk: &[usize],
+    rng: &mut StdRng,
+    device: &Device,
+) -> (Tensor<2>, Tensor<1, Int>, Vec<usize>) {
+    let mut samples = data.subset(chunk);
+    if cfg.training.input_noise > 0.0 {
+        add_input_noise(&mut samples.times, cfg.training.input_noise, rng);
+    }
+    let labels = samples.labels.clone();
+    let (x, y) = samples.into_tensors(device);
+    (x, y, labels)
+}
+
 /// Train a network on `train`, validating on `validation` after every epoch.
 pub fn train(
     cfg: &ExperimentConfig,
@@ -189,15 +287,7 @@ pub fn train(
 ) -> TrainOutcome {
     let t = &cfg.training;
     let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let mut net = build_network(cfg, device, &mut rng);
-    let adam = AdamConfig::new()
-        .with_beta_1(t.adam_beta1 as f32)
-        .with_beta_2(t.adam_beta2 as f32)
-        .with_epsilon(t.adam_epsilon as f32)
-        .build();
-    let mut states: Vec<Option<AdamState<2>>> = vec![None; net.layers.len()];
-    let max_dw = (t.max_dw_norm > 0.0).then_some(t.max_dw_norm);
-    let mut bumper = Bumper { base: t.bump_value, value: t.bump_value, last: None };
+    let mut trainer = Trainer::new(cfg, device, &mut rng);
     let mut order: Vec<usize> = (0..train.len()).collect();
     let n_batches = train.len().div_ceil(t.batch_size);
     let mut history = Vec::with_capacity(t.epochs);
@@ -205,56 +295,94 @@ pub fn train(
 
     for epoch in 1..=t.epochs {
         let epoch_start = Instant::now();
-        let lr = t.learning_rate * t.lr_gamma.powi(((epoch - 1) / t.lr_step) as i32);
+        let lr = learning_rate(cfg, epoch);
         order.shuffle(&mut rng);
-        let (mut loss_sum, mut stepped, mut correct, mut seen) = (0.0, 0usize, 0usize, 0usize);
-        let (mut bumps, mut clipped, mut columns) = (0usize, 0.0, 0usize);
+        let (mut loss_sum, mut stepped, mut correct) = (0.0, 0usize, 0usize);
+        let (mut bumps, mut clipped, mut columns) = (0usize, 0usize, 0usize);
         for (b, chunk) in order.chunks(t.batch_size).enumerate() {
-            let mut samples = train.subset(chunk);
-            if t.input_noise > 0.0 {
-                add_input_noise(&mut samples.times, t.input_noise, &mut rng);
-            }
-            let (x, y) = samples.into_tensors(device);
-            let trace = net.forward_trace(x);
-            for (p, &i) in predict(trace.output()).iter().zip(chunk) {
-                correct += usize::from(*p == Some(train.labels[i]));
-            }
-            seen += chunk.len();
-            if bumper.check(&mut net, &trace.activations, &t.max_missing).is_some() {
-                bumps += 1;
-            } else {
-                let out = cfg.loss.forward(trace.output(), y);
-                loss_sum += to_vec_f64(out.per_sample.mean())[0];
-                stepped += 1;
-                let grads = net.backward(&trace, out.delta, max_dw);
-                for (l, g) in grads.layers.into_iter().enumerate() {
-                    let [bs, m] = g.clipped.dims();
-                    clipped += to_vec_f64(g.clipped.float().sum())[0];
-                    columns += bs * m;
-                    let w = net.layers[l].weights.val();
-                    let (w, state) = adam.step(lr, w, g.weights, states[l].take());
-                    states[l] = state;
-                    net.set_weights(l, w);
+            let (x, y, labels) = training_batch(cfg, train, chunk, &mut rng, device);
+            let step = trainer.step(x, y, &labels, lr);
+            correct += step.correct;
+            clipped += step.clipped;
+            columns += step.columns;
+            match step.loss {
+                Some(l) => {
+                    loss_sum += l;
+                    stepped += 1;
                 }
+                None => bumps += 1,
             }
             on_event(TrainEvent::Batch { epoch, done: b + 1, total: n_batches });
         }
-        let val = evaluate(&net, validation, t.batch_size_eval, &cfg.loss, device);
+        let val = evaluate(&trainer.network, validation, t.batch_size_eval, &cfg.loss, device);
         let metrics = EpochMetrics {
             epoch,
             learning_rate: lr,
             train_loss: if stepped > 0 { loss_sum / stepped as f64 } else { f64::NAN },
-            train_accuracy: correct as f64 / seen.max(1) as f64,
+            train_accuracy: correct as f64 / train.len().max(1) as f64,
             val_loss: val.loss,
             val_accuracy: val.accuracy,
             bumps,
-            clipped_fraction: if columns > 0 { clipped / columns as f64 } else { 0.0 },
+            clipped_fraction: if columns > 0 { clipped as f64 / columns as f64 } else { 0.0 },
             seconds: epoch_start.elapsed().as_secs_f64(),
         };
         on_event(TrainEvent::Epoch(&metrics));
         history.push(metrics);
     }
-    TrainOutcome { network: net, history, train_seconds: start.elapsed().as_secs_f64() }
+    TrainOutcome { network: trainer.network, history, train_seconds: start.elapsed().as_secs_f64() }
+}
+
+/// Throughput of a configuration on a device, measured on real batches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// Training batches timed (forward, bump check or backward, Adam step, batch assembly).
+    pub train_batches: usize,
+    /// Training images per second.
+    pub train_images_per_second: f64,
+    /// Evaluation (forward only) images per second, over the validation split.
+    pub eval_images_per_second: f64,
+    /// Estimated seconds per epoch: the training split at the training rate plus the validation
+    /// split at the evaluation rate.
+    pub epoch_seconds: f64,
+}
+
+/// Time `batches` training batches (after one untimed warm-up batch) and one pass over the
+/// validation split.
+pub fn bench(
+    cfg: &ExperimentConfig,
+    train: &SpikeDataset,
+    validation: &SpikeDataset,
+    device: &Device,
+    batches: usize,
+) -> BenchReport {
+    let t = &cfg.training;
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let mut trainer = Trainer::new(cfg, device, &mut rng);
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    order.shuffle(&mut rng);
+    let mut chunks = order.chunks(t.batch_size).cycle();
+    let run = |trainer: &mut Trainer<'_>, chunk: &[usize], rng: &mut StdRng| {
+        let (x, y, labels) = training_batch(cfg, train, chunk, rng, device);
+        trainer.step(x, y, &labels, t.learning_rate);
+    };
+    run(&mut trainer, chunks.next().expect("non-empty"), &mut rng);
+    let start = Instant::now();
+    let mut images = 0;
+    for _ in 0..batches {
+        let chunk = chunks.next().expect("non-empty");
+        images += chunk.len();
+        run(&mut trainer, chunk, &mut rng);
+    }
+    let train_rate = images as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let _ = evaluate(&trainer.network, validation, t.batch_size_eval, &cfg.loss, device);
+    let eval_rate = validation.len() as f64 / start.elapsed().as_secs_f64();
+    BenchReport {
+        train_batches: batches,
+        train_images_per_second: train_rate,
+        eval_images_per_second: eval_rate,
+        epoch_seconds: train.len() as f64 / train_rate + validation.len() as f64 / eval_rate,
+    }
 }
 
 #[cfg(test)]
