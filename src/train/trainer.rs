@@ -454,6 +454,24 @@ mod tests {
 
     /// A short real training run on Yin-Yang learns (the full accuracy targets are measured by
     /// the release benchmarks, see BENCHMARKS.md).
+    /// The same seed gives the same network, bit for bit (thread scheduling must not leak into
+    /// the arithmetic), and another seed a different one.
+    #[test]
+    fn training_is_reproducible() {
+        let mut cfg = ExperimentConfig::default();
+        cfg.training.epochs = 2;
+        let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
+        let device = Device::default();
+        let weights = |cfg: &ExperimentConfig| {
+            let out = train(cfg, &data.train, &data.validation, &device, &mut |_| {});
+            out.network.layers.iter().flat_map(|l| to_vec_f64(l.weights.val())).collect::<Vec<_>>()
+        };
+        let a = weights(&cfg);
+        assert_eq!(a, weights(&cfg));
+        cfg.seed = 1;
+        assert_ne!(a, weights(&cfg));
+    }
+
     #[test]
     fn three_epochs_learn_yinyang() {
         let mut cfg = ExperimentConfig::default();

@@ -19,6 +19,10 @@ use super::lambert::lambert_w0;
 use super::neuron::{NeuronTensors, TauRatio};
 use crate::util::to_vec_f64;
 
+/// Number of sample groups whose weight gradients are summed separately (in parallel) and then
+/// in a fixed order.
+const GROUPS: usize = 8;
+
 /// Per-neuron constants of a layer, on the host.
 #[derive(Debug, Clone)]
 struct Neurons<F> {
@@ -361,13 +365,19 @@ fn backward_typed<F: Float + Send + Sync + burn::tensor::Element>(
     let (t, w, o, d) = (host::<F>(times), host::<F>(weights), host::<F>(out), host::<F>(delta));
     let mut grad_in = vec![F::zero(); batch * n];
     let mut clipped = vec![false; batch * m];
-    let grad_w = grad_in
-        .par_chunks_mut(n)
-        .zip(clipped.par_chunks_mut(m))
+    // Fixed groups of samples, each summed in order, then the groups summed in order: the
+    // result does not depend on how many threads ran or how the work was split, so a seed
+    // reproduces a training run bit for bit.
+    let group = batch.div_ceil(GROUPS).max(1);
+    let partials: Vec<Vec<F>> = grad_in
+        .par_chunks_mut(group * n)
+        .zip(clipped.par_chunks_mut(group * m))
         .enumerate()
-        .fold(
-            || (vec![F::zero(); n * m], Scratch::default()),
-            |(mut gw, mut s), (b, (gi, cl))| {
+        .map(|(g, (gi, cl))| {
+            let mut gw = vec![F::zero(); n * m];
+            let mut s = Scratch::default();
+            for (k, (gi, cl)) in gi.chunks_mut(n).zip(cl.chunks_mut(m)).enumerate() {
+                let b = g * group + k;
                 backward_sample(
                     &t[b * n..(b + 1) * n],
                     &w,
@@ -380,17 +390,14 @@ fn backward_typed<F: Float + Send + Sync + burn::tensor::Element>(
                     cl,
                     &mut s,
                 );
-                (gw, s)
-            },
-        )
-        .map(|(gw, _)| gw)
-        .reduce(
-            || vec![F::zero(); n * m],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x = *x + y);
-                a
-            },
-        );
+            }
+            gw
+        })
+        .collect();
+    let mut grad_w = vec![F::zero(); n * m];
+    for part in partials {
+        grad_w.iter_mut().zip(part).for_each(|(x, y)| *x = *x + y);
+    }
     let clipped_data = TensorData::new(clipped, [batch, m]);
     SpikeTimeGrads {
         weights: device_tensor(grad_w, [n, m], &device, dtype),
