@@ -6,8 +6,8 @@
 //! ```
 //! Without a config file it runs the built-in default (the README's train command).
 
-use burn::tensor::Device;
-use spikeburn::train::{ExperimentConfig, evaluate, train};
+use burn::tensor::{Device, FloatDType};
+use spikeburn::train::{ExperimentConfig, Precision, evaluate, train};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -26,10 +26,18 @@ fn main() -> anyhow::Result<()> {
     if let Some(e) = epochs {
         cfg.training.epochs = e;
     }
-    let device = Device::default();
+    let mut device = Device::default();
+    if cfg.precision == Precision::F64 {
+        device
+            .configure(FloatDType::F64)
+            .map_err(|e| anyhow::anyhow!("cannot compute in f64: {e:?}"))?;
+    }
     let data_dir = std::env::var_os("SPIKEBURN_DATA").map(std::path::PathBuf::from);
     let data = cfg.dataset.load(data_dir.as_deref())?;
-    println!("{} ({} epochs), device flex, {seeds} seeds", cfg.name, cfg.training.epochs);
+    println!(
+        "{} ({} epochs), device flex, {:?}, {seeds} seeds",
+        cfg.name, cfg.training.epochs, cfg.precision
+    );
     println!("seed  test_acc  val_acc  train_s  s/epoch");
     let mut accs = Vec::new();
     for seed in 0..seeds {
