@@ -158,13 +158,6 @@ impl RuntimeArgs {
     }
 }
 
-fn precision_name(p: Precision) -> &'static str {
-    match p {
-        Precision::F32 => "f32",
-        Precision::F64 => "f64",
-    }
-}
-
 fn run_train(cmd: &TrainCmd) -> Result<()> {
     let cfg = cmd.config.resolve()?;
     let (choice, device) = cmd.runtime.device(cfg.precision)?;
@@ -205,17 +198,10 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
     weights::save_checkpoint(&outcome.network, &run.file(files::CHECKPOINT))?;
     weights::save_reference_weights(&outcome.network, &run.file(files::WEIGHTS))?;
     let summary = Summary {
-        name: cfg.name.clone(),
-        dataset: cfg.dataset.name().into(),
-        test_accuracy: test.accuracy,
-        test_loss: test.loss,
         val_accuracy: outcome.history.last().map(|m| m.val_accuracy),
         epochs: cfg.training.epochs,
         train_seconds: outcome.train_seconds,
-        device: choice.to_string(),
-        precision: precision_name(cfg.precision).into(),
-        seed: cfg.seed,
-        spikeburn_version: env!("CARGO_PKG_VERSION").into(),
+        ..Summary::of_test(&cfg, choice.name(), &test)
     };
     run.write_summary(&summary)?;
     println!(
@@ -242,19 +228,7 @@ fn run_eval(cmd: &EvalCmd) -> Result<()> {
     let test = evaluate(&net, &data.test, cfg.training.batch_size_eval, &cfg.loss, &device);
     let run = RunDir::create(cmd.out.as_deref(), &format!("{}-eval", cfg.name))?;
     run.write_config(&cfg)?;
-    let summary = Summary {
-        name: cfg.name.clone(),
-        dataset: cfg.dataset.name().into(),
-        test_accuracy: test.accuracy,
-        test_loss: test.loss,
-        val_accuracy: None,
-        epochs: 0,
-        train_seconds: 0.0,
-        device: choice.to_string(),
-        precision: precision_name(cfg.precision).into(),
-        seed: cfg.seed,
-        spikeburn_version: env!("CARGO_PKG_VERSION").into(),
-    };
+    let summary = Summary::of_test(&cfg, choice.name(), &test);
     run.write_summary(&summary)?;
     if let Some(path) = &cmd.save_outputs {
         let classes = cfg.dataset.n_classes();
@@ -300,7 +274,7 @@ fn run_bench(cmd: &BenchCmd) -> Result<()> {
         sizes.join("-"),
         cfg.training.batch_size,
         cfg.network.compute,
-        precision_name(cfg.precision),
+        cfg.precision.name(),
     );
     let r = bench(&cfg, &data.train, &data.validation, &device, cmd.batches);
     println!("train: {:.0} images/s ({} batches)", r.train_images_per_second, r.train_batches);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::config::ExperimentConfig;
-use super::trainer::EpochMetrics;
+use super::trainer::{EpochMetrics, Evaluation};
 use crate::io::IoError;
 
 /// File names inside a run folder.
@@ -49,6 +49,26 @@ pub struct Summary {
     pub seed: u64,
     /// spikeburn version.
     pub spikeburn_version: String,
+}
+
+impl Summary {
+    /// The summary of evaluating `cfg`'s network on the test split (no training: no validation
+    /// accuracy, 0 epochs, 0 s); `train` fills those three in.
+    pub fn of_test(cfg: &ExperimentConfig, device: &str, test: &Evaluation) -> Self {
+        Self {
+            name: cfg.name.clone(),
+            dataset: cfg.dataset.name().into(),
+            test_accuracy: test.accuracy,
+            test_loss: test.loss,
+            val_accuracy: None,
+            epochs: 0,
+            train_seconds: 0.0,
+            device: device.into(),
+            precision: cfg.precision.name().into(),
+            seed: cfg.seed,
+            spikeburn_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
 }
 
 /// A folder holding one run's outputs.

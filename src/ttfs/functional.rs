@@ -112,8 +112,8 @@ pub fn first_spike_times(
     let x_s = x_s.clamp_max(x_max);
     let next3 = rel_next.unsqueeze_dim::<3>(2); // [B, N, 1], may be +∞
 
-    // (running sums at the first reaching window, whether any window reaches threshold)
-    let (first, any, sums) = match params.ratio {
+    // Whether window k reaches threshold, and the two running sums per window.
+    let (reach, sums) = match params.ratio {
         TauRatio::Equal => {
             let we = w_used * x_s.clone().exp();
             let a = we.clone().cumsum(1);
@@ -131,8 +131,7 @@ pub fn first_spike_times(
             let reach = f_next
                 .greater_equal_elem(0.0)
                 .bool_or(peak_inside.bool_and(f_peak.greater_equal_elem(0.0)));
-            let (first, any) = first_true(reach.bool_and(usable), n_in);
-            (first, any, (a, b))
+            (reach, (a, b))
         }
         TauRatio::Double => {
             let tau_m = tau_s.clone().mul_scalar(params.ratio.value());
@@ -155,10 +154,11 @@ pub fn first_spike_times(
             let reach = f_next
                 .greater_equal_elem(0.0)
                 .bool_or(peak_inside.bool_and(f_peak.greater_equal_elem(0.0)));
-            let (first, any) = first_true(reach.bool_and(usable), n_in);
-            (first, any, (a1, a2))
+            (reach, (a1, a2))
         }
     };
+
+    let (first, any) = first_true(reach.bool_and(usable), n_in);
 
     // Solve the closed form once per (sample, neuron), with the sums of the first reaching window.
     let pick = |t: Tensor<3>| t.gather(1, first.clone()).reshape([batch, n_out]);
