@@ -12,7 +12,11 @@ use spikeburn::data::{DatasetName, Splits};
 use spikeburn::device::DeviceChoice;
 use spikeburn::io::{npy, weights};
 use spikeburn::train::run_dir::{RunDir, Summary, files};
-use spikeburn::train::{ExperimentConfig, Precision, TrainEvent, bench, evaluate, train};
+use spikeburn::train::surrogate::build_surrogate_network;
+use spikeburn::train::{
+    Evaluation, ExperimentConfig, Method, Precision, TrainEvent, bench, bench_surrogate, evaluate,
+    evaluate_surrogate, train, train_surrogate,
+};
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
 #[derive(Debug, Parser)]
@@ -108,7 +112,8 @@ struct EvalCmd {
     /// Folder for summary.json (default: a fresh folder under runs/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// Also write the test output spike times (samples × classes, float64, +inf = silent).
+    /// Also write the test outputs (samples × classes, float64): first-spike times (+inf =
+    /// silent), or for surrogate-gradient networks the readout scores.
     #[arg(long, value_name = "FILE.npy")]
     save_outputs: Option<PathBuf>,
 }
@@ -188,44 +193,79 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
             m.epoch, m.train_loss, m.train_accuracy, m.val_accuracy, m.bumps, m.seconds
         ),
     };
-    let outcome = train(&cfg, &data.train, &data.validation, &device, &mut on_event);
+    let bs = cfg.training.batch_size_eval;
+    let (history, train_seconds, test) = match cfg.method {
+        Method::Ttfs => {
+            let outcome = train(&cfg, &data.train, &data.validation, &device, &mut on_event);
+            let test = evaluate(&outcome.network, &data.test, bs, &cfg.loss, &device);
+            weights::save_checkpoint(&outcome.network, &run.file(files::CHECKPOINT))?;
+            weights::save_reference_weights(&outcome.network, &run.file(files::WEIGHTS))?;
+            (outcome.history, outcome.train_seconds, test)
+        }
+        Method::Surrogate => {
+            let outcome =
+                train_surrogate(&cfg, &data.train, &data.validation, &device, &mut on_event);
+            let test = evaluate_surrogate(&outcome.network, &data.test, bs, &cfg, &device);
+            weights::save_checkpoint(&outcome.network, &run.file(files::CHECKPOINT))?;
+            (outcome.history, outcome.train_seconds, test)
+        }
+    };
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let test =
-        evaluate(&outcome.network, &data.test, cfg.training.batch_size_eval, &cfg.loss, &device);
-    run.write_metrics(&outcome.history)?;
-    weights::save_checkpoint(&outcome.network, &run.file(files::CHECKPOINT))?;
-    weights::save_reference_weights(&outcome.network, &run.file(files::WEIGHTS))?;
+    run.write_metrics(&history)?;
     let summary = Summary {
-        val_accuracy: outcome.history.last().map(|m| m.val_accuracy),
+        val_accuracy: history.last().map(|m| m.val_accuracy),
         epochs: cfg.training.epochs,
-        train_seconds: outcome.train_seconds,
+        train_seconds,
         ..Summary::of_test(&cfg, choice.name(), &test)
     };
     run.write_summary(&summary)?;
     println!(
-        "test accuracy {:.2} % (loss {:.4}) after {} epochs in {:.1} s; run folder {}",
+        "test accuracy {:.2} % (loss {:.4}) after {} epochs in {:.1} s; {}; run folder {}",
         100.0 * test.accuracy,
         test.loss,
         cfg.training.epochs,
-        outcome.train_seconds,
+        train_seconds,
+        activity(&test),
         run.path.display()
     );
     Ok(())
 }
 
+/// Spikes per sample and time to decision, for the summary lines.
+fn activity(e: &Evaluation) -> String {
+    format!(
+        "{:.1} spikes per sample, decision after {:.3} time units",
+        e.mean_spikes, e.mean_decision_time
+    )
+}
+
 fn run_eval(cmd: &EvalCmd) -> Result<()> {
     let cfg = cmd.config.resolve()?;
     let (choice, device) = cmd.runtime.device(cfg.precision)?;
-    let layers = cfg.layer_configs();
-    let net = match (&cmd.checkpoint, &cmd.weights) {
-        (Some(c), None) => weights::load_checkpoint(&layers, c, &device)?,
-        (None, Some(w)) => weights::load_reference_weights(&layers, w, &device)?,
-        _ => bail!("give exactly one of --checkpoint and --weights"),
-    };
     let data = cmd.runtime.data(cfg.dataset)?;
-    let test = evaluate(&net, &data.test, cfg.training.batch_size_eval, &cfg.loss, &device);
+    let bs = cfg.training.batch_size_eval;
+    let test = match cfg.method {
+        Method::Ttfs => {
+            let layers = cfg.layer_configs();
+            let net = match (&cmd.checkpoint, &cmd.weights) {
+                (Some(c), None) => weights::load_checkpoint(&layers, c, &device)?,
+                (None, Some(w)) => weights::load_reference_weights(&layers, w, &device)?,
+                _ => bail!("give exactly one of --checkpoint and --weights"),
+            };
+            evaluate(&net, &data.test, bs, &cfg.loss, &device)
+        }
+        Method::Surrogate => {
+            let Some(c) = &cmd.checkpoint else {
+                bail!("surrogate-gradient networks load from --checkpoint (no reference layout)")
+            };
+            let mut rng = rand::SeedableRng::seed_from_u64(cfg.seed);
+            let net = build_surrogate_network(&cfg, &device, &mut rng);
+            let net = weights::load_checkpoint_into(net, c)?;
+            evaluate_surrogate(&net, &data.test, bs, &cfg, &device)
+        }
+    };
     let run = RunDir::create(cmd.out.as_deref(), &format!("{}-eval", cfg.name))?;
     run.write_config(&cfg)?;
     let summary = Summary::of_test(&cfg, choice.name(), &test);
@@ -235,10 +275,11 @@ fn run_eval(cmd: &EvalCmd) -> Result<()> {
         npy::write_f64(path, &test.outputs, &[data.test.len(), classes])?;
     }
     println!(
-        "test accuracy {:.2} % (loss {:.4}) on {} samples; summary in {}",
+        "test accuracy {:.2} % (loss {:.4}) on {} samples; {}; summary in {}",
         100.0 * test.accuracy,
         test.loss,
         data.test.len(),
+        activity(&test),
         run.file(files::SUMMARY).display()
     );
     Ok(())
@@ -266,17 +307,27 @@ fn run_bench(cmd: &BenchCmd) -> Result<()> {
     let (choice, device) = cmd.runtime.device(cfg.precision)?;
     let data = cmd.runtime.data(cfg.dataset)?;
     let sizes: Vec<String> = cfg.layer_configs().iter().map(|l| l.n_outputs.to_string()).collect();
+    let how = match cfg.method {
+        Method::Ttfs => format!("exact first-spike times, compute {:?}", cfg.network.compute),
+        Method::Surrogate => {
+            format!("surrogate gradients, {} steps of {}", cfg.surrogate.steps, cfg.surrogate.dt)
+        }
+    };
     println!(
-        "{}: {} {}-{}, batch {}, device {choice}, compute {:?}, {}",
+        "{}: {} {}-{}, batch {}, device {choice}, {how}, {}",
         cfg.name,
         cfg.dataset.name(),
         cfg.dataset.n_inputs(),
         sizes.join("-"),
         cfg.training.batch_size,
-        cfg.network.compute,
         cfg.precision.name(),
     );
-    let r = bench(&cfg, &data.train, &data.validation, &device, cmd.batches);
+    let r = match cfg.method {
+        Method::Ttfs => bench(&cfg, &data.train, &data.validation, &device, cmd.batches),
+        Method::Surrogate => {
+            bench_surrogate(&cfg, &data.train, &data.validation, &device, cmd.batches)
+        }
+    };
     println!("train: {:.0} images/s ({} batches)", r.train_images_per_second, r.train_batches);
     println!(
         "eval:  {:.0} images/s ({} validation images)",

@@ -21,7 +21,7 @@ use crate::util::to_vec_f64;
 ///
 /// # Errors
 /// [`IoError`] naming the path.
-pub fn save_checkpoint(net: &SpikeTimeNetwork, path: &Path) -> Result<(), IoError> {
+pub fn save_checkpoint<M: ModuleSnapshot>(net: &M, path: &Path) -> Result<(), IoError> {
     let mut store = BurnpackStore::from_file(path)
         .auto_extension(false)
         .overwrite(true)
@@ -40,13 +40,20 @@ pub fn load_checkpoint(
     path: &Path,
     device: &Device,
 ) -> Result<SpikeTimeNetwork, IoError> {
+    load_checkpoint_into(zero_network(layers, device), path)
+}
+
+/// Load a burnpack checkpoint into `net`, whose architecture it must match exactly.
+///
+/// # Errors
+/// [`IoError`] naming the path if it is missing, unreadable, or of another architecture.
+pub fn load_checkpoint_into<M: ModuleSnapshot>(mut net: M, path: &Path) -> Result<M, IoError> {
     if !path.is_file() {
         return Err(IoError::os(
             path,
             std::io::Error::new(std::io::ErrorKind::NotFound, "no such checkpoint file"),
         ));
     }
-    let mut net = zero_network(layers, device);
     let mut store = BurnpackStore::from_file(path).auto_extension(false).validate(true);
     let result = net
         .load_from(&mut store)

@@ -10,7 +10,34 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetName;
+use crate::surrogate::{
+    Encoder, Integrator, LifLayerConfig, LifValues, Readout, Reset, Surrogate, TimeGrid,
+};
 use crate::ttfs::{Compute, SpikeTimeLayerConfig, TauRatio, TtfsLoss};
+
+/// How the network computes and learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Exact first-spike-time layers with analytical gradients ([`crate::ttfs`]); `[network]`
+    /// and `[loss]` configure them.
+    #[default]
+    Ttfs,
+    /// Time-stepped LIF layers trained by backpropagation through time with a surrogate
+    /// derivative ([`crate::surrogate`]); `[surrogate]` configures them, `[network]` gives the
+    /// layer sizes, bias spikes and weight initialisation.
+    Surrogate,
+}
+
+impl Method {
+    /// `ttfs` or `surrogate`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Ttfs => "ttfs",
+            Method::Surrogate => "surrogate",
+        }
+    }
+}
 
 /// Floating-point precision of the computation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
@@ -45,12 +72,65 @@ pub struct ExperimentConfig {
     pub seed: u64,
     /// Precision of the computation.
     pub precision: Precision,
+    /// Exact first-spike times or surrogate gradients.
+    pub method: Method,
     /// The network.
     pub network: NetworkConfig,
     /// The training schedule.
     pub training: TrainingConfig,
-    /// The loss.
+    /// The loss of the first-spike-time method.
     pub loss: TtfsLoss,
+    /// The time-stepped layers of the surrogate-gradient method.
+    pub surrogate: SurrogateConfig,
+}
+
+/// The surrogate-gradient method: time grid, neurons, spike derivative, readout, loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct SurrogateConfig {
+    /// Step length, model time units.
+    pub dt: f64,
+    /// Steps per sample (the sequence covers `steps·dt`).
+    pub steps: usize,
+    /// Exact or forward-Euler integration of the membrane.
+    pub integrator: Integrator,
+    /// Neuron parameters of every layer (`[surrogate.neuron]`).
+    pub neuron: LifValues,
+    /// The surrogate spike derivative, e.g. `{ kind = "fast-sigmoid", slope = 25.0 }`.
+    pub derivative: Surrogate,
+    /// Reset by subtraction or to v-reset.
+    pub reset: Reset,
+    /// Steps a neuron is held at v-reset after a spike.
+    pub refractory_steps: usize,
+    /// Leave the reset out of the backward pass.
+    pub detach_reset: bool,
+    /// Output readout: max-membrane, spike-count or first-spike.
+    pub readout: Readout,
+    /// Input encoding: `{ kind = "latency" }` or `{ kind = "rate", max-rate = …, t-early = …,
+    /// t-late = … }`.
+    pub encoder: Encoder,
+    /// The loss is the cross-entropy of `logit-scale × readout scores`.
+    pub logit_scale: f64,
+}
+
+impl Default for SurrogateConfig {
+    /// τm = τs = 1 (the first-spike-time neuron), 60 steps of 0.05, exact integration, SuperSpike
+    /// slope 25, soft reset (detached), max-membrane readout, latency inputs.
+    fn default() -> Self {
+        Self {
+            dt: 0.05,
+            steps: 60,
+            integrator: Integrator::Exact,
+            neuron: LifValues::default(),
+            derivative: Surrogate::default(),
+            reset: Reset::Subtract,
+            refractory_steps: 0,
+            detach_reset: true,
+            readout: Readout::MaxMembrane,
+            encoder: Encoder::Latency,
+            logit_scale: 1.0,
+        }
+    }
 }
 
 /// Network architecture and neuron parameters (shared by all layers).
@@ -120,9 +200,11 @@ impl Default for ExperimentConfig {
             dataset: DatasetName::Yinyang,
             seed: 0,
             precision: Precision::F32,
+            method: Method::Ttfs,
             network: NetworkConfig::default(),
             training: TrainingConfig::default(),
             loss: TtfsLoss::default(),
+            surrogate: SurrogateConfig::default(),
         }
     }
 }
@@ -279,16 +361,51 @@ impl ExperimentConfig {
         if !(positive(self.loss.xi) && positive(self.loss.beta) && positive(self.loss.tau_syn)) {
             return bad("loss.xi, loss.beta and loss.tau-syn must be positive".into());
         }
+        if self.method == Method::Surrogate {
+            self.surrogate.validate()?;
+        }
         Ok(())
+    }
+
+    /// The surrogate-gradient layer configurations, input side first (the output layer is
+    /// spiking unless the readout is `max-membrane`).
+    pub fn surrogate_layer_configs(&self) -> Vec<LifLayerConfig> {
+        let (n, s) = (&self.network, &self.surrogate);
+        let sizes = self.layer_sizes();
+        let last = sizes.len() - 2;
+        sizes
+            .windows(2)
+            .zip(&n.weight_init)
+            .enumerate()
+            .map(|(l, (io, &[mean, std]))| {
+                LifLayerConfig::new(io[0], io[1])
+                    .with_bias_times(n.bias_times.clone())
+                    .with_weight_mean(mean)
+                    .with_weight_std(std)
+                    .with_neuron(s.neuron)
+                    .with_grid(TimeGrid { dt: s.dt, steps: s.steps })
+                    .with_integrator(s.integrator)
+                    .with_surrogate(s.derivative)
+                    .with_reset(s.reset)
+                    .with_refractory_steps(s.refractory_steps)
+                    .with_detach_reset(s.detach_reset)
+                    .with_spiking(l < last || s.readout.spiking())
+            })
+            .collect()
+    }
+
+    /// Layer widths: inputs, hidden layers, classes.
+    fn layer_sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![self.dataset.n_inputs()];
+        sizes.extend(&self.network.hidden);
+        sizes.push(self.dataset.n_classes());
+        sizes
     }
 
     /// Layer configurations, input side first.
     pub fn layer_configs(&self) -> Vec<SpikeTimeLayerConfig> {
         let n = &self.network;
-        let mut sizes = vec![self.dataset.n_inputs()];
-        sizes.extend(&n.hidden);
-        sizes.push(self.dataset.n_classes());
-        sizes
+        self.layer_sizes()
             .windows(2)
             .zip(&n.weight_init)
             .map(|(io, &[mean, std])| {
@@ -305,6 +422,43 @@ impl ExperimentConfig {
                 c
             })
             .collect()
+    }
+}
+
+impl SurrogateConfig {
+    /// Check the values.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the first bad value.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if !(positive(self.dt) && self.dt.is_finite()) || self.steps == 0 {
+            return bad(format!(
+                "surrogate.dt must be positive and surrogate.steps ≥ 1, got {} and {}",
+                self.dt, self.steps
+            ));
+        }
+        let nv = &self.neuron;
+        if !(positive(nv.tau_mem) && positive(nv.tau_syn)) {
+            return bad(format!(
+                "surrogate.neuron tau-mem and tau-syn must be positive, got {} and {}",
+                nv.tau_mem, nv.tau_syn
+            ));
+        }
+        if !positive(nv.v_th - nv.v_reset) {
+            return bad(format!(
+                "surrogate.neuron v-th ({}) must exceed v-reset ({})",
+                nv.v_th, nv.v_reset
+            ));
+        }
+        if !(positive(self.logit_scale) && self.logit_scale.is_finite()) {
+            return bad(format!(
+                "surrogate.logit-scale must be positive, got {}",
+                self.logit_scale
+            ));
+        }
+        self.derivative.validate().map_err(|m| ConfigError::Invalid(format!("surrogate: {m}")))?;
+        self.encoder.validate().map_err(|m| ConfigError::Invalid(format!("surrogate: {m}")))
     }
 }
 

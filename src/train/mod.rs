@@ -2,10 +2,14 @@
 
 pub mod config;
 pub mod run_dir;
+pub mod surrogate;
 pub mod trainer;
 
-pub use config::{ConfigError, ExperimentConfig, Precision};
+pub use config::{ConfigError, ExperimentConfig, Method, Precision, SurrogateConfig};
+pub use surrogate::{
+    SurrogateLearner, SurrogateOutcome, bench_surrogate, evaluate_surrogate, train_surrogate,
+};
 pub use trainer::{
-    BenchReport, EpochMetrics, Evaluation, StepOutcome, TrainEvent, TrainOutcome, Trainer, bench,
-    evaluate, train,
+    BenchReport, EpochMetrics, Evaluation, Learner, StepOutcome, TrainEvent, TrainOutcome, Trainer,
+    TtfsLearner, bench, bench_learner, evaluate, run_epochs, train,
 };

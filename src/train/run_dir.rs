@@ -31,10 +31,16 @@ pub struct Summary {
     pub name: String,
     /// Dataset name.
     pub dataset: String,
+    /// `ttfs` or `surrogate`.
+    pub method: String,
     /// Accuracy on the test split.
     pub test_accuracy: f64,
     /// Mean loss on the test split.
     pub test_loss: f64,
+    /// Spikes per test sample (hidden and output neurons).
+    pub test_mean_spikes: f64,
+    /// Mean time to decision on the test split, model time units.
+    pub test_decision_time: f64,
     /// Validation accuracy after the last epoch (absent for `eval`).
     pub val_accuracy: Option<f64>,
     /// Epochs trained (0 for `eval`).
@@ -58,8 +64,11 @@ impl Summary {
         Self {
             name: cfg.name.clone(),
             dataset: cfg.dataset.name().into(),
+            method: cfg.method.name().into(),
             test_accuracy: test.accuracy,
             test_loss: test.loss,
+            test_mean_spikes: test.mean_spikes,
+            test_decision_time: test.mean_decision_time,
             val_accuracy: None,
             epochs: 0,
             train_seconds: 0.0,

@@ -33,8 +33,15 @@ pub struct Evaluation {
     pub accuracy: f64,
     /// Mean loss.
     pub loss: f64,
-    /// Fraction of samples in which no output neuron fired.
+    /// Fraction of samples in which no output neuron fired (for a non-spiking readout: in
+    /// which the scores tie).
     pub silent_fraction: f64,
+    /// Spikes per sample, summed over all hidden and output neurons (input spikes excluded).
+    pub mean_spikes: f64,
+    /// Time to decision, model time units, averaged over the samples with a prediction: for
+    /// first-spike times the earliest output spike; for a time-stepped readout the end of the
+    /// step from which on the running prediction no longer changes.
+    pub mean_decision_time: f64,
     /// Output spike times, row-major `[samples, classes]` (`+∞` = silent).
     #[serde(skip)]
     pub outputs: Vec<f64>,
@@ -48,30 +55,67 @@ pub fn evaluate(
     loss: &TtfsLoss,
     device: &Device,
 ) -> Evaluation {
-    let (mut correct, mut silent, mut loss_sum) = (0usize, 0usize, 0.0);
-    let mut outputs = Vec::new();
+    let mut tally = Tally::default();
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(batch_size) {
         let (x, y) = data.batch(chunk, device);
-        let out = net.forward(x);
+        let trace = net.forward_trace(x);
+        let out = trace.output();
         let l = loss.forward(out.clone(), y);
-        loss_sum += to_vec_f64(l.per_sample).iter().sum::<f64>();
-        let pred = predict(out.clone());
-        for (p, &i) in pred.iter().zip(chunk) {
-            match p {
-                Some(k) if *k == data.labels[i] => correct += 1,
-                None => silent += 1,
-                _ => {}
-            }
+        tally.loss += to_vec_f64(l.per_sample).iter().sum::<f64>();
+        for a in &trace.activations[1..] {
+            tally.spikes += to_vec_f64(a.clone()).iter().filter(|t| t.is_finite()).count() as f64;
         }
-        outputs.extend(to_vec_f64(out));
+        let pred = predict(out.clone());
+        let times = to_vec_f64(out);
+        let classes = times.len() / chunk.len();
+        for (b, (p, &i)) in pred.iter().zip(chunk).enumerate() {
+            let first =
+                times[b * classes..(b + 1) * classes].iter().copied().fold(f64::INFINITY, f64::min);
+            tally.add(*p, data.labels[i], p.map(|_| first));
+        }
+        tally.outputs.extend(times);
     }
-    let n = data.len().max(1) as f64;
-    Evaluation {
-        accuracy: correct as f64 / n,
-        loss: loss_sum / n,
-        silent_fraction: silent as f64 / n,
-        outputs,
+    tally.finish(data.len())
+}
+
+/// Running sums of an evaluation.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub(crate) correct: usize,
+    pub(crate) silent: usize,
+    pub(crate) loss: f64,
+    pub(crate) spikes: f64,
+    pub(crate) decided: usize,
+    pub(crate) decision_time: f64,
+    pub(crate) outputs: Vec<f64>,
+}
+
+impl Tally {
+    /// One sample: its prediction, label and (if decided) decision time.
+    pub(crate) fn add(&mut self, prediction: Option<usize>, label: usize, time: Option<f64>) {
+        match prediction {
+            Some(k) if k == label => self.correct += 1,
+            None => self.silent += 1,
+            _ => {}
+        }
+        if let Some(t) = time {
+            self.decided += 1;
+            self.decision_time += t;
+        }
+    }
+
+    /// Means over `n` samples.
+    pub(crate) fn finish(self, n: usize) -> Evaluation {
+        let n = n.max(1) as f64;
+        Evaluation {
+            accuracy: self.correct as f64 / n,
+            loss: self.loss / n,
+            silent_fraction: self.silent as f64 / n,
+            mean_spikes: self.spikes / n,
+            mean_decision_time: self.decision_time / self.decided.max(1) as f64,
+            outputs: self.outputs,
+        }
     }
 }
 
@@ -192,6 +236,14 @@ pub struct StepOutcome {
     pub columns: usize,
 }
 
+/// One method's training state, driven by the shared epoch loop ([`run_epochs`]).
+pub trait Learner {
+    /// One training batch (input noise already applied) at learning rate `lr`.
+    fn step(&mut self, batch: SpikeDataset, lr: f64) -> StepOutcome;
+    /// Evaluate the current network on `data` in batches of `batch_size`.
+    fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation;
+}
+
 /// The optimisation state of a training run: network, Adam, weight bumping.
 pub struct Trainer<'a> {
     cfg: &'a ExperimentConfig,
@@ -254,6 +306,27 @@ impl<'a> Trainer<'a> {
     }
 }
 
+/// The first-spike-time trainer on `device`, for the shared epoch loop.
+pub struct TtfsLearner<'a> {
+    /// The trainer.
+    pub trainer: Trainer<'a>,
+    /// The device.
+    pub device: Device,
+}
+
+impl Learner for TtfsLearner<'_> {
+    fn step(&mut self, batch: SpikeDataset, lr: f64) -> StepOutcome {
+        let labels = batch.labels.clone();
+        let (x, y) = batch.into_tensors(&self.device);
+        self.trainer.step(x, y, &labels, lr)
+    }
+
+    fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
+        let cfg = self.trainer.cfg;
+        evaluate(&self.trainer.network, data, batch_size, &cfg.loss, &self.device)
+    }
+}
+
 /// The learning rate of an epoch (from 1) under StepLR.
 pub fn learning_rate(cfg: &ExperimentConfig, epoch: usize) -> f64 {
     let t = &cfg.training;
@@ -266,18 +339,15 @@ fn training_batch(
     data: &SpikeDataset,
     chunk: &[usize],
     rng: &mut StdRng,
-    device: &Device,
-) -> (Tensor<2>, Tensor<1, Int>, Vec<usize>) {
+) -> SpikeDataset {
     let mut samples = data.subset(chunk);
     if cfg.training.input_noise > 0.0 {
         add_input_noise(&mut samples.times, cfg.training.input_noise, rng);
     }
-    let labels = samples.labels.clone();
-    let (x, y) = samples.into_tensors(device);
-    (x, y, labels)
+    samples
 }
 
-/// Train a network on `train`, validating on `validation` after every epoch.
+/// Train a first-spike-time network on `train`, validating on `validation` after every epoch.
 pub fn train(
     cfg: &ExperimentConfig,
     train: &SpikeDataset,
@@ -285,9 +355,25 @@ pub fn train(
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> TrainOutcome {
-    let t = &cfg.training;
     let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let mut trainer = Trainer::new(cfg, device, &mut rng);
+    let trainer = Trainer::new(cfg, device, &mut rng);
+    let mut learner = TtfsLearner { trainer, device: device.clone() };
+    let (history, train_seconds) =
+        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
+    TrainOutcome { network: learner.trainer.network, history, train_seconds }
+}
+
+/// The epoch loop shared by all methods: StepLR, shuffling and input noise from `rng`, one
+/// validation pass per epoch. Returns the history and the seconds spent.
+pub fn run_epochs(
+    cfg: &ExperimentConfig,
+    learner: &mut dyn Learner,
+    train: &SpikeDataset,
+    validation: &SpikeDataset,
+    rng: &mut StdRng,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> (Vec<EpochMetrics>, f64) {
+    let t = &cfg.training;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let n_batches = train.len().div_ceil(t.batch_size);
     let mut history = Vec::with_capacity(t.epochs);
@@ -296,12 +382,11 @@ pub fn train(
     for epoch in 1..=t.epochs {
         let epoch_start = Instant::now();
         let lr = learning_rate(cfg, epoch);
-        order.shuffle(&mut rng);
+        order.shuffle(rng);
         let (mut loss_sum, mut stepped, mut correct) = (0.0, 0usize, 0usize);
         let (mut bumps, mut clipped, mut columns) = (0usize, 0usize, 0usize);
         for (b, chunk) in order.chunks(t.batch_size).enumerate() {
-            let (x, y, labels) = training_batch(cfg, train, chunk, &mut rng, device);
-            let step = trainer.step(x, y, &labels, lr);
+            let step = learner.step(training_batch(cfg, train, chunk, rng), lr);
             correct += step.correct;
             clipped += step.clipped;
             columns += step.columns;
@@ -314,7 +399,7 @@ pub fn train(
             }
             on_event(TrainEvent::Batch { epoch, done: b + 1, total: n_batches });
         }
-        let val = evaluate(&trainer.network, validation, t.batch_size_eval, &cfg.loss, device);
+        let val = learner.evaluate(validation, t.batch_size_eval);
         let metrics = EpochMetrics {
             epoch,
             learning_rate: lr,
@@ -329,7 +414,7 @@ pub fn train(
         on_event(TrainEvent::Epoch(&metrics));
         history.push(metrics);
     }
-    TrainOutcome { network: trainer.network, history, train_seconds: start.elapsed().as_secs_f64() }
+    (history, start.elapsed().as_secs_f64())
 }
 
 /// Throughput of a configuration on a device, measured on real batches.
@@ -346,8 +431,8 @@ pub struct BenchReport {
     pub epoch_seconds: f64,
 }
 
-/// Time `batches` training batches (after one untimed warm-up batch) and one pass over the
-/// validation split.
+/// Time `batches` first-spike-time training batches (after one untimed warm-up batch) and one
+/// pass over the validation split.
 pub fn bench(
     cfg: &ExperimentConfig,
     train: &SpikeDataset,
@@ -355,27 +440,40 @@ pub fn bench(
     device: &Device,
     batches: usize,
 ) -> BenchReport {
-    let t = &cfg.training;
     let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let mut trainer = Trainer::new(cfg, device, &mut rng);
+    let trainer = Trainer::new(cfg, device, &mut rng);
+    let mut learner = TtfsLearner { trainer, device: device.clone() };
+    bench_learner(cfg, &mut learner, train, validation, &mut rng, batches)
+}
+
+/// Time `batches` training batches of any method (after one untimed warm-up batch) and one
+/// pass over the validation split.
+pub fn bench_learner(
+    cfg: &ExperimentConfig,
+    learner: &mut dyn Learner,
+    train: &SpikeDataset,
+    validation: &SpikeDataset,
+    rng: &mut StdRng,
+    batches: usize,
+) -> BenchReport {
+    let t = &cfg.training;
     let mut order: Vec<usize> = (0..train.len()).collect();
-    order.shuffle(&mut rng);
+    order.shuffle(rng);
     let mut chunks = order.chunks(t.batch_size).cycle();
-    let run = |trainer: &mut Trainer<'_>, chunk: &[usize], rng: &mut StdRng| {
-        let (x, y, labels) = training_batch(cfg, train, chunk, rng, device);
-        trainer.step(x, y, &labels, t.learning_rate);
+    let mut run = |chunk: &[usize], rng: &mut StdRng| {
+        learner.step(training_batch(cfg, train, chunk, rng), t.learning_rate);
     };
-    run(&mut trainer, chunks.next().expect("non-empty"), &mut rng);
+    run(chunks.next().expect("non-empty"), rng);
     let start = Instant::now();
     let mut images = 0;
     for _ in 0..batches {
         let chunk = chunks.next().expect("non-empty");
         images += chunk.len();
-        run(&mut trainer, chunk, &mut rng);
+        run(chunk, rng);
     }
     let train_rate = images as f64 / start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let _ = evaluate(&trainer.network, validation, t.batch_size_eval, &cfg.loss, device);
+    let _ = learner.evaluate(validation, t.batch_size_eval);
     let eval_rate = validation.len() as f64 / start.elapsed().as_secs_f64();
     BenchReport {
         train_batches: batches,

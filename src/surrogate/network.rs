@@ -1,0 +1,232 @@
+//! A feed-forward network of [`LifLayer`]s with a readout, and its loss.
+
+use burn::module::Module;
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+use super::encode::{Encoder, TimeGrid};
+use super::layer::{LayerTrace, LifLayer};
+use crate::util::to_vec_f64;
+
+/// How the output layer's activity becomes class scores (larger = more likely).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Readout {
+    /// Non-spiking leaky-integrator outputs; score = maximum membrane potential over the
+    /// sequence (Cramer et al. 2022).
+    #[default]
+    MaxMembrane,
+    /// Spiking outputs; score = number of output spikes.
+    SpikeCount,
+    /// Spiking outputs; score = −(time of the first output spike), the end of the sequence for
+    /// a silent neuron (time-to-first-spike coding with a surrogate gradient).
+    FirstSpike,
+}
+
+impl Readout {
+    /// Whether the output layer spikes.
+    pub fn spiking(self) -> bool {
+        !matches!(self, Readout::MaxMembrane)
+    }
+}
+
+/// A feed-forward surrogate-gradient network: hidden [`LifLayer`]s and an output layer read out
+/// by a [`Readout`]. Inputs are spike times, encoded on the layers' time grid by `encoder`.
+#[derive(Module, Debug)]
+pub struct SurrogateNetwork {
+    /// Hidden layers, then the output layer.
+    pub layers: Vec<LifLayer>,
+    /// The readout.
+    #[module(skip)]
+    pub readout: Readout,
+    /// The input encoder.
+    #[module(skip)]
+    pub encoder: Encoder,
+}
+
+/// Everything a forward pass did, per layer.
+#[derive(Debug, Clone)]
+pub struct NetworkTrace {
+    /// One trace per layer, hidden layers first.
+    pub layers: Vec<LayerTrace>,
+}
+
+impl SurrogateNetwork {
+    /// The time grid (all layers share it).
+    pub fn grid(&self) -> TimeGrid {
+        self.layers[0].grid
+    }
+
+    /// Input spike trains for spike `times` (row-major `[batch, n_inputs]`, `+∞` = silent).
+    ///
+    /// # Shapes
+    /// - returns one `[batch, n_inputs]` tensor per step.
+    pub fn encode(
+        &self,
+        times: &[f64],
+        n_inputs: usize,
+        rng: &mut StdRng,
+        device: &Device,
+    ) -> Vec<Tensor<2>> {
+        let grid = self.grid();
+        let batch = times.len() / n_inputs;
+        let spikes = self.encoder.encode(times, n_inputs, grid, rng);
+        let dtype = self.layers[0].weights.val().dtype();
+        let all = Tensor::<3>::from_data(
+            TensorData::new(spikes, [grid.steps, batch, n_inputs]),
+            (device, dtype),
+        );
+        (0..grid.steps).map(|t| all.clone().narrow(0, t, 1).reshape([batch, n_inputs])).collect()
+    }
+
+    /// Run all layers over the sequence.
+    ///
+    /// # Shapes
+    /// - `inputs`: one `[batch, n_inputs]` spike tensor per step
+    pub fn forward(&self, inputs: &[Tensor<2>]) -> NetworkTrace {
+        let mut layers: Vec<LayerTrace> = Vec::with_capacity(self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate() {
+            let trace = match l {
+                0 => layer.forward(inputs),
+                _ => layer.forward(&layers[l - 1].spikes),
+            };
+            layers.push(trace);
+        }
+        NetworkTrace { layers }
+    }
+
+    /// Class scores of a forward pass, `[batch, n_classes]` (differentiable).
+    pub fn scores(&self, trace: &NetworkTrace) -> Tensor<2> {
+        let out = trace.layers.last().expect("at least one layer");
+        let [batch, classes] = out.v[0].dims();
+        match self.readout {
+            Readout::MaxMembrane => {
+                Tensor::stack::<3>(out.v.clone(), 0).max_dim(0).reshape([batch, classes])
+            }
+            Readout::SpikeCount => {
+                Tensor::stack::<3>(out.spikes.clone(), 0).sum_dim(0).reshape([batch, classes])
+            }
+            Readout::FirstSpike => {
+                let grid = self.grid();
+                // t_first = Σ_k t_k z_k Π_{j<k}(1 − z_j) + t_end Π_k (1 − z_k), t_k = (k+1)·dt.
+                let device = out.v[0].device();
+                let mut alive = Tensor::<2>::ones([batch, classes], &device);
+                let mut t_first = Tensor::<2>::zeros([batch, classes], &device);
+                for (k, z) in out.spikes.iter().enumerate() {
+                    let first = z.clone() * alive.clone();
+                    t_first = t_first + first.clone() * ((k + 1) as f64 * grid.dt);
+                    alive = alive - first;
+                }
+                -(t_first + alive * grid.duration())
+            }
+        }
+    }
+
+    /// Cross-entropy of `scale · scores` against `labels`, per sample `[batch]`.
+    pub fn loss(&self, scores: Tensor<2>, labels: Tensor<1, Int>, scale: f64) -> Tensor<1> {
+        let [batch, _] = scores.dims();
+        let logp = log_softmax(scores * scale, 1);
+        -logp.gather(1, labels.reshape([batch, 1])).reshape([batch])
+    }
+
+    /// Per-step running scores on the host, row-major `[steps, batch, classes]`: what the
+    /// readout would give if the sequence ended after each step (for decision times).
+    pub fn running_scores(&self, trace: &NetworkTrace) -> Vec<f64> {
+        let out = trace.layers.last().expect("at least one layer");
+        let [batch, classes] = out.v[0].dims();
+        let steps = out.v.len();
+        let read = |ts: &[Tensor<2>]| -> Vec<f64> {
+            to_vec_f64(Tensor::stack::<3>(ts.to_vec(), 0).detach().inner())
+        };
+        let stride = batch * classes;
+        match self.readout {
+            Readout::MaxMembrane | Readout::SpikeCount => {
+                let mut score =
+                    read(if self.readout == Readout::MaxMembrane { &out.v } else { &out.spikes });
+                for j in stride..score.len() {
+                    let prev = score[j - stride];
+                    score[j] = match self.readout {
+                        Readout::MaxMembrane => score[j].max(prev),
+                        _ => score[j] + prev,
+                    };
+                }
+                score
+            }
+            Readout::FirstSpike => {
+                // Score = steps − (first spike step) from the first spike on, 0 before.
+                let spikes = read(&out.spikes);
+                let mut score = vec![0.0; spikes.len()];
+                for j in 0..stride {
+                    if let Some(f) = (0..steps).find(|k| spikes[k * stride + j] > 0.5) {
+                        for k in f..steps {
+                            score[k * stride + j] = (steps - f) as f64;
+                        }
+                    }
+                }
+                score
+            }
+        }
+    }
+}
+
+/// The unique largest entry's index, `None` on a tie.
+pub fn unique_argmax(row: &[f64]) -> Option<usize> {
+    let (mut best, mut idx, mut tie) = (f64::NEG_INFINITY, 0, false);
+    for (i, v) in row.iter().enumerate() {
+        if *v > best {
+            (best, idx, tie) = (*v, i, false);
+        } else if *v == best {
+            tie = true;
+        }
+    }
+    (!tie && best.is_finite()).then_some(idx)
+}
+
+/// Per sample: the prediction after the last step (`None` on a tie) and the first step from
+/// which on the running prediction never changes again (`None` without a final prediction).
+///
+/// # Shapes
+/// `running`: row-major `[steps, batch, classes]`.
+pub fn decisions(
+    running: &[f64],
+    steps: usize,
+    batch: usize,
+    classes: usize,
+) -> Vec<(Option<usize>, Option<usize>)> {
+    let row = |k: usize, b: usize| {
+        let o = (k * batch + b) * classes;
+        unique_argmax(&running[o..o + classes])
+    };
+    (0..batch)
+        .map(|b| {
+            let last = row(steps - 1, b);
+            let Some(p) = last else { return (None, None) };
+            let mut from = steps - 1;
+            while from > 0 && row(from - 1, b) == Some(p) {
+                from -= 1;
+            }
+            (Some(p), Some(from))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argmax_and_decisions() {
+        assert_eq!(unique_argmax(&[0.1, 0.3, 0.2]), Some(1));
+        assert_eq!(unique_argmax(&[0.3, 0.3, 0.2]), None);
+        // 3 steps, 2 samples, 2 classes. Sample 0: class 1 leads from step 1 on.
+        // Sample 1: tie at the end → no prediction.
+        let running = [
+            1.0, 0.0, 0.0, 0.0, //
+            1.0, 2.0, 1.0, 1.0, //
+            1.0, 3.0, 2.0, 2.0,
+        ];
+        assert_eq!(decisions(&running, 3, 2, 2), [(Some(1), Some(1)), (None, None)]);
+    }
+}
