@@ -1,4 +1,4 @@
-//! Train one configuration with several seeds and print a table with the median: the source of
+//! Train one configuration (either method) with several seeds and print a table with the median: the source of
 //! the multi-seed accuracy figures in BENCHMARKS.md.
 //!
 //! ```sh
@@ -7,7 +7,7 @@
 //! Without a config file it runs the built-in default (the README's train command).
 
 use burn::tensor::{Device, FloatDType};
-use spikeburn::train::{ExperimentConfig, Precision, evaluate, train};
+use spikeburn::train::{ExperimentConfig, Precision, train_and_test};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -42,9 +42,8 @@ fn main() -> anyhow::Result<()> {
     let mut accs = Vec::new();
     for seed in 0..seeds {
         cfg.seed = seed;
-        let out = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
-        let test =
-            evaluate(&out.network, &data.test, cfg.training.batch_size_eval, &cfg.loss, &device);
+        let out = train_and_test(&cfg, &data, &device, &mut |_| {});
+        let test = &out.test;
         let val = out.history.last().map_or(f64::NAN, |m| m.val_accuracy);
         println!(
             "{seed:>4}  {:>7.2}%  {:>6.2}%  {:>7.1}  {:>7.3}",

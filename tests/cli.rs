@@ -93,6 +93,53 @@ fn train_then_eval_from_checkpoint_and_weights() {
     assert!(times.iter().filter(|t| t.is_finite()).count() > 1500);
 }
 
+/// The surrogate-gradient method through the same commands and run-folder outputs.
+#[test]
+fn surrogate_train_then_eval_from_checkpoint() {
+    let run = tmp("run-surrogate");
+    let text = ok(bin()
+        .args(["train", "--config", "models/yinyang-surrogate.toml", "--epochs", "2", "--out"])
+        .arg(&run)
+        .output()
+        .unwrap());
+    assert!(text.contains("test accuracy") && text.contains("spikes per sample"), "{text}");
+    for f in ["config.toml", "metrics.csv", "model.bpk", "summary.json"] {
+        assert!(run.join(f).is_file(), "run folder lacks {f}");
+    }
+    let s = summary(&run.join("summary.json"));
+    assert_eq!(s["method"], "surrogate");
+    let acc = s["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.6, "2 epochs should learn something, got {acc}");
+    assert!(s["test_mean_spikes"].as_f64().unwrap() > 0.0, "{s}");
+    let decision = s["test_decision_time"].as_f64().unwrap();
+    assert!(decision > 0.0 && decision <= 3.0, "decision time within the 3.0 window: {s}");
+
+    let eval = tmp("eval-surrogate");
+    ok(bin()
+        .args(["eval", "--config"])
+        .arg(run.join("config.toml"))
+        .arg("--checkpoint")
+        .arg(run.join("model.bpk"))
+        .arg("--out")
+        .arg(&eval)
+        .output()
+        .unwrap());
+    assert_eq!(summary(&eval.join("summary.json"))["test_accuracy"].as_f64().unwrap(), acc);
+    let e = failed(
+        bin()
+            .args([
+                "eval",
+                "--config",
+                "models/yinyang-surrogate.toml",
+                "--weights",
+                "w.safetensors",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("--checkpoint"), "{e}");
+}
+
 #[test]
 fn dump_config_prints_resolved_toml() {
     let text = ok(bin()

@@ -70,6 +70,20 @@ fn each_validation_rule_has_its_message() {
     invalid("[training]\nmax-missing = [0.3]", "max-missing has 1");
     invalid("[training]\ninput-noise = -0.1", "input-noise");
     invalid("[loss]\nxi = 0.0", "loss.xi");
+    let sg = "method = \"surrogate\"\n[surrogate]\n";
+    invalid(&format!("{sg}dt = 0.0"), "surrogate.dt");
+    invalid(&format!("{sg}steps = 0"), "surrogate.steps");
+    invalid(&format!("{sg}logit-scale = -1.0"), "logit-scale");
+    invalid(&format!("{sg}derivative = {{ kind = \"arctan\", alpha = 0.0 }}"), "positive");
+    invalid(&format!("{sg}derivative = {{ kind = \"arctan\", slope = 1.0 }}"), "unknown field");
+    invalid(
+        &format!(
+            "{sg}encoder = {{ kind = \"rate\", max-rate = 0.0, t-early = 0.1, t-late = 2.0 }}"
+        ),
+        "max-rate",
+    );
+    invalid(&format!("{sg}[surrogate.neuron]\ntau-mem = 0.0"), "tau-mem");
+    invalid(&format!("{sg}[surrogate.neuron]\nv-th = 0.0\nv-reset = 0.5"), "v-reset");
 }
 
 #[test]
@@ -91,6 +105,14 @@ fn shipped_model_files_load() {
     let double = ExperimentConfig::from_file(Path::new("models/yinyang-ttfs-double.toml")).unwrap();
     assert_eq!(double.network.tau_ratio, TauRatio::Double);
     assert_eq!(double.layer_configs()[0].neuron().g_leak, 0.5);
+    let sg = ExperimentConfig::from_file(Path::new("models/yinyang-surrogate.toml")).unwrap();
+    assert_eq!(sg.method, spikeburn::train::Method::Surrogate);
+    let layers = sg.surrogate_layer_configs();
+    assert_eq!(
+        layers.iter().map(|l| (l.n_inputs, l.n_outputs)).collect::<Vec<_>>(),
+        [(4, 120), (120, 3)]
+    );
+    assert!(layers[0].spiking && !layers[1].spiking, "max-membrane readout: LI outputs");
     for entry in std::fs::read_dir("models").unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {

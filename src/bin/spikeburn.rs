@@ -15,7 +15,7 @@ use spikeburn::train::run_dir::{RunDir, Summary, files};
 use spikeburn::train::surrogate::build_surrogate_network;
 use spikeburn::train::{
     Evaluation, ExperimentConfig, Method, Precision, TrainEvent, bench, bench_surrogate, evaluate,
-    evaluate_surrogate, train, train_surrogate,
+    evaluate_surrogate, train_and_test,
 };
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
@@ -193,23 +193,9 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
             m.epoch, m.train_loss, m.train_accuracy, m.val_accuracy, m.bumps, m.seconds
         ),
     };
-    let bs = cfg.training.batch_size_eval;
-    let (history, train_seconds, test) = match cfg.method {
-        Method::Ttfs => {
-            let outcome = train(&cfg, &data.train, &data.validation, &device, &mut on_event);
-            let test = evaluate(&outcome.network, &data.test, bs, &cfg.loss, &device);
-            weights::save_checkpoint(&outcome.network, &run.file(files::CHECKPOINT))?;
-            weights::save_reference_weights(&outcome.network, &run.file(files::WEIGHTS))?;
-            (outcome.history, outcome.train_seconds, test)
-        }
-        Method::Surrogate => {
-            let outcome =
-                train_surrogate(&cfg, &data.train, &data.validation, &device, &mut on_event);
-            let test = evaluate_surrogate(&outcome.network, &data.test, bs, &cfg, &device);
-            weights::save_checkpoint(&outcome.network, &run.file(files::CHECKPOINT))?;
-            (outcome.history, outcome.train_seconds, test)
-        }
-    };
+    let result = train_and_test(&cfg, &data, &device, &mut on_event);
+    result.network.save(&run.file(files::CHECKPOINT), Some(&run.file(files::WEIGHTS)))?;
+    let (history, train_seconds, test) = (result.history, result.train_seconds, result.test);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -342,6 +328,9 @@ fn run_bench(cmd: &BenchCmd) -> Result<()> {
         cfg.training.epochs,
         r.epoch_seconds * cfg.training.epochs as f64 / 60.0
     );
+    if let Some(bytes) = spikeburn::util::peak_rss_bytes() {
+        println!("peak memory: {:.0} MiB (whole process, data included)", bytes as f64 / 1048576.0);
+    }
     Ok(())
 }
 

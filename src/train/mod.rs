@@ -1,11 +1,13 @@
 //! Training: configurations, the training loop, run folders.
 
 pub mod config;
+pub mod run;
 pub mod run_dir;
 pub mod surrogate;
 pub mod trainer;
 
 pub use config::{ConfigError, ExperimentConfig, Method, Precision, SurrogateConfig};
+pub use run::{RunResult, TrainedNetwork, train_and_test};
 pub use surrogate::{
     SurrogateLearner, SurrogateOutcome, bench_surrogate, evaluate_surrogate, train_surrogate,
 };
