@@ -38,7 +38,9 @@ pub enum Surrogate {
         /// `α`, per potential unit.
         alpha: f64,
     },
-    /// Sigmoid: `g(x) = k σ(kx) (1 − σ(kx))`, peak k/4. `S(x) = σ(kx)`.
+    /// Sigmoid: `g(x) = k σ(kx) (1 − σ(kx))`, peak k/4. `S(x) = σ(kx)` (the derivative of a
+    /// logistic spike probability; one of the shapes compared by Zenke & Vogels, Neural Comput.
+    /// 33, 899–925, 2021, snnTorch's `sigmoid`).
     Sigmoid {
         /// `k`, per potential unit.
         slope: f64,
