@@ -14,7 +14,7 @@ use spikeburn::io::{npy, weights};
 use spikeburn::train::run_dir::{RunDir, Summary, files};
 use spikeburn::train::surrogate::build_surrogate_network;
 use spikeburn::train::{
-    Evaluation, ExperimentConfig, Method, Precision, TrainEvent, bench, bench_surrogate, evaluate,
+    Evaluation, ExperimentConfig, Method, Precision, TrainEvent, bench, evaluate,
     evaluate_surrogate, train_and_test,
 };
 
@@ -308,12 +308,7 @@ fn run_bench(cmd: &BenchCmd) -> Result<()> {
         cfg.training.batch_size,
         cfg.precision.name(),
     );
-    let r = match cfg.method {
-        Method::Ttfs => bench(&cfg, &data.train, &data.validation, &device, cmd.batches),
-        Method::Surrogate => {
-            bench_surrogate(&cfg, &data.train, &data.validation, &device, cmd.batches)
-        }
-    };
+    let r = bench(&cfg, &data.train, &data.validation, &device, cmd.batches);
     println!("train: {:.0} images/s ({} batches)", r.train_images_per_second, r.train_batches);
     println!(
         "eval:  {:.0} images/s ({} validation images)",

@@ -8,9 +8,7 @@ pub mod trainer;
 
 pub use config::{ConfigError, ExperimentConfig, Method, Precision, SurrogateConfig};
 pub use run::{RunResult, TrainedNetwork, train_and_test};
-pub use surrogate::{
-    SurrogateLearner, SurrogateOutcome, bench_surrogate, evaluate_surrogate, train_surrogate,
-};
+pub use surrogate::{SurrogateLearner, SurrogateOutcome, evaluate_surrogate, train_surrogate};
 pub use trainer::{
     BenchReport, EpochMetrics, Evaluation, Learner, StepOutcome, TrainEvent, TrainOutcome, Trainer,
     TtfsLearner, bench, bench_learner, evaluate, run_epochs, train,

@@ -9,8 +9,7 @@ use rand::rngs::StdRng;
 
 use super::config::ExperimentConfig;
 use super::trainer::{
-    BenchReport, EpochMetrics, Evaluation, Learner, StepOutcome, Tally, TrainEvent, bench_learner,
-    run_epochs,
+    EpochMetrics, Evaluation, Learner, StepOutcome, Tally, TrainEvent, run_epochs,
 };
 use crate::data::SpikeDataset;
 use crate::surrogate::SurrogateNetwork;
@@ -162,19 +161,6 @@ pub fn train_surrogate(
     let (history, train_seconds) =
         run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
     SurrogateOutcome { network: learner.inference_network(), history, train_seconds }
-}
-
-/// Time `batches` surrogate-gradient training batches and one validation pass.
-pub fn bench_surrogate(
-    cfg: &ExperimentConfig,
-    train: &SpikeDataset,
-    validation: &SpikeDataset,
-    device: &Device,
-    batches: usize,
-) -> BenchReport {
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let mut learner = SurrogateLearner::new(cfg, device, &mut rng);
-    bench_learner(cfg, &mut learner, train, validation, &mut rng, batches)
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use super::config::ExperimentConfig;
+use super::config::{ExperimentConfig, Method};
+use super::surrogate::SurrogateLearner;
 use crate::data::SpikeDataset;
 use crate::ttfs::SpikeTimeNetwork;
 use crate::ttfs::loss::{TtfsLoss, predict};
@@ -431,7 +432,7 @@ pub struct BenchReport {
     pub epoch_seconds: f64,
 }
 
-/// Time `batches` first-spike-time training batches (after one untimed warm-up batch) and one
+/// Time `batches` training batches of `cfg`'s method (after one untimed warm-up batch) and one
 /// pass over the validation split.
 pub fn bench(
     cfg: &ExperimentConfig,
@@ -441,9 +442,14 @@ pub fn bench(
     batches: usize,
 ) -> BenchReport {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let trainer = Trainer::new(cfg, device, &mut rng);
-    let mut learner = TtfsLearner { trainer, device: device.clone() };
-    bench_learner(cfg, &mut learner, train, validation, &mut rng, batches)
+    let mut learner: Box<dyn Learner + '_> = match cfg.method {
+        Method::Ttfs => {
+            let trainer = Trainer::new(cfg, device, &mut rng);
+            Box::new(TtfsLearner { trainer, device: device.clone() })
+        }
+        Method::Surrogate => Box::new(SurrogateLearner::new(cfg, device, &mut rng)),
+    };
+    bench_learner(cfg, learner.as_mut(), train, validation, &mut rng, batches)
 }
 
 /// Time `batches` training batches of any method (after one untimed warm-up batch) and one
