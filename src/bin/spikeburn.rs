@@ -308,6 +308,7 @@ fn run_bench(cmd: &BenchCmd) -> Result<()> {
         cfg.training.batch_size,
         cfg.precision.name(),
     );
+    let base = spikeburn::util::rss_bytes().filter(|_| spikeburn::util::reset_peak_rss());
     let r = bench(&cfg, &data.train, &data.validation, &device, cmd.batches);
     println!("train: {:.0} images/s ({} batches)", r.train_images_per_second, r.train_batches);
     println!(
@@ -323,8 +324,15 @@ fn run_bench(cmd: &BenchCmd) -> Result<()> {
         cfg.training.epochs,
         r.epoch_seconds * cfg.training.epochs as f64 / 60.0
     );
-    if let Some(bytes) = spikeburn::util::peak_rss_bytes() {
-        println!("peak memory: {:.0} MiB (whole process, data included)", bytes as f64 / 1048576.0);
+    if let (Some(base), Some(peak)) = (base, spikeburn::util::peak_rss_bytes()) {
+        let mib = |b: u64| b as f64 / 1048576.0;
+        println!(
+            "peak memory: {:.0} MiB while training and evaluating, {:.0} MiB above the {:.0} MiB \
+             held before (data, network)",
+            mib(peak),
+            mib(peak.saturating_sub(base)),
+            mib(base)
+        );
     }
     Ok(())
 }
