@@ -43,7 +43,8 @@ pub struct Evaluation {
     /// first-spike times the earliest output spike; for a time-stepped readout the end of the
     /// step from which on the running prediction no longer changes.
     pub mean_decision_time: f64,
-    /// Output spike times, row-major `[samples, classes]` (`+∞` = silent).
+    /// Outputs, row-major `[samples, classes]`: first-spike times (`+∞` = silent), or the
+    /// readout scores of a surrogate-gradient network.
     #[serde(skip)]
     pub outputs: Vec<f64>,
 }
@@ -64,11 +65,12 @@ pub fn evaluate(
         let out = trace.output();
         let l = loss.forward(out.clone(), y);
         tally.loss += to_vec_f64(l.per_sample).iter().sum::<f64>();
-        for a in &trace.activations[1..] {
-            tally.spikes += to_vec_f64(a.clone()).iter().filter(|t| t.is_finite()).count() as f64;
-        }
         let pred = predict(out.clone());
         let times = to_vec_f64(out);
+        let hidden = &trace.activations[1..trace.activations.len() - 1];
+        for t in hidden.iter().flat_map(|a| to_vec_f64(a.clone())).chain(times.iter().copied()) {
+            tally.spikes += f64::from(u8::from(t.is_finite()));
+        }
         let classes = times.len() / chunk.len();
         for (b, (p, &i)) in pred.iter().zip(chunk).enumerate() {
             let first =
