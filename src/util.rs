@@ -1,6 +1,26 @@
-//! Small helpers for moving tensors to and from host memory.
+//! Small helpers: tensors to and from host memory, weight initialisation, process memory.
 
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::Rng;
+use rand_distr::{Distribution, Normal};
+
+/// A `[rows, cols]` weight matrix drawn i.i.d. from `N(mean, std)` on the host (row-major, so a
+/// seed gives the same weights on every backend).
+///
+/// # Panics
+/// If `std` is negative or a parameter is not finite (the message names them).
+pub fn normal_weights<R: Rng + ?Sized>(
+    [rows, cols]: [usize; 2],
+    mean: f64,
+    std: f64,
+    device: &Device,
+    rng: &mut R,
+) -> Tensor<2> {
+    let normal =
+        Normal::new(mean, std).unwrap_or_else(|e| panic!("bad weight init N({mean}, {std}): {e}"));
+    let values: Vec<f64> = (0..rows * cols).map(|_| normal.sample(rng)).collect();
+    Tensor::from_data(TensorData::new(values, [rows, cols]), device)
+}
 
 /// A float tensor's values as f64, row-major.
 pub fn to_vec_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {

@@ -3,9 +3,8 @@
 
 use burn::config::Config;
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use rand::Rng;
-use rand_distr::{Distribution, Normal};
 
 use super::encode::TimeGrid;
 use super::lif::{
@@ -13,6 +12,7 @@ use super::lif::{
     lif_step,
 };
 use super::spike::Surrogate;
+use crate::util::normal_weights;
 
 /// Configuration of a [`LifLayer`], created with [`LifLayerConfig::init`].
 #[derive(Config, Debug)]
@@ -71,13 +71,9 @@ impl LifLayerConfig {
             self.neuron
         );
         assert!(self.grid.dt > 0.0 && self.grid.steps > 0, "bad time grid {:?}", self.grid);
-        let normal = Normal::new(self.weight_mean, self.weight_std).unwrap_or_else(|e| {
-            panic!("bad weight init N({}, {}): {e}", self.weight_mean, self.weight_std)
-        });
         let rows = self.n_inputs + self.bias_times.len();
-        let values: Vec<f64> = (0..rows * self.n_outputs).map(|_| normal.sample(rng)).collect();
         let weights =
-            Tensor::<2>::from_data(TensorData::new(values, [rows, self.n_outputs]), device);
+            normal_weights([rows, self.n_outputs], self.weight_mean, self.weight_std, device, rng);
         let p = LifParameters::uniform(&self.neuron, self.n_outputs, device);
         let frozen = |t: Tensor<1>| Param::from_tensor(t).set_require_grad(false);
         LifLayer {
@@ -285,7 +281,8 @@ mod tests {
         let l = layer(false);
         let device = Device::default();
         let mut inputs = vec![Tensor::<2>::zeros([1, 3], &device); 5];
-        inputs[0] = Tensor::from_data(TensorData::new(vec![1.0, 0.0, 0.0], [1, 3]), &device);
+        inputs[0] =
+            Tensor::from_data(burn::tensor::TensorData::new(vec![1.0, 0.0, 0.0], [1, 3]), &device);
         let trace = l.forward(&inputs);
         let w = to_vec_f64(l.weights.val());
         for (k, v) in trace.v.iter().enumerate() {

@@ -4,11 +4,11 @@ use burn::config::Config;
 use burn::module::{Content, DisplaySettings, Module, ModuleDisplay, Param};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
-use rand_distr::{Distribution, Normal};
 
 use super::functional::{self, SpikeTimeGrads};
 use super::kernel;
 use super::neuron::{NeuronParams, NeuronTensors, TauRatio};
+use crate::util::normal_weights;
 
 /// Configuration of a [`SpikeTimeLayer`], created with [`SpikeTimeLayerConfig::init`].
 #[derive(Config, Debug)]
@@ -90,13 +90,9 @@ impl SpikeTimeLayerConfig {
     pub fn init<R: Rng + ?Sized>(&self, device: &Device, rng: &mut R) -> SpikeTimeLayer {
         assert!(self.n_inputs > 0 && self.n_outputs > 0, "layer sizes must be positive: {self:?}");
         assert!(self.tau_syn > 0.0, "tau_syn must be positive, got {}", self.tau_syn);
-        let normal = Normal::new(self.weight_mean, self.weight_std).unwrap_or_else(|e| {
-            panic!("bad weight init N({}, {}): {e}", self.weight_mean, self.weight_std)
-        });
         let rows = self.n_inputs + self.bias_times.len();
-        let values: Vec<f64> = (0..rows * self.n_outputs).map(|_| normal.sample(rng)).collect();
         let weights =
-            Tensor::<2>::from_data(TensorData::new(values, [rows, self.n_outputs]), device);
+            normal_weights([rows, self.n_outputs], self.weight_mean, self.weight_std, device, rng);
         self.init_with_weights(weights)
     }
 
