@@ -6,6 +6,7 @@
 //! - [`ttfs`]: exact first-spike-time layers (Göltz, Kriener et al. 2021) with analytical
 //!   gradients.
 //! - [`surrogate`]: time-stepped LIF layers trained with surrogate gradients (BPTT).
+//! - [`sampling`]: sampling-based Boltzmann layers (neural sampling, LIF sampling, wake–sleep).
 //! - [`data`]: datasets and spike-time encoders (Yin-Yang, generated bit-exactly).
 //! - [`train`]: configurations, the training loop, run folders.
 //! - [`io`]: weight interop (safetensors) and `.npy` output.
@@ -16,6 +17,7 @@
 pub mod data;
 pub mod device;
 pub mod io;
+pub mod sampling;
 pub mod surrogate;
 pub mod train;
 pub mod ttfs;

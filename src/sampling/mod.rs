@@ -1,0 +1,21 @@
+//! Sampling-based Boltzmann layers: spiking networks whose states sample from
+//! p(z) ∝ exp(½ zᵀWz + bᵀz), and learn by wake–sleep rules.
+//!
+//! A sampling neuron is "on" (z_k = 1) for a refractory time τ_ref after each spike, and its
+//! membrane potential plays the role of the conditional log-odds u_k = b_k + Σ_j W_kj z_j
+//! (Buesing et al. 2011; Petrovici et al., Phys. Rev. E 2016).
+//!
+//! - [`boltzmann`]: the target distribution, exact by enumeration for up to 20 units.
+//! - [`quality`]: D_KL with pseudo-counts, marginal errors, autocorrelation time, ESS.
+//! - [`sampler`]: the [`Sampler`] interface (time-weighted binary states of a batch of chains)
+//!   and its recording drivers.
+//! - [`neural`]: abstract neural sampling in discrete time, and exact Gibbs sampling.
+pub mod boltzmann;
+pub mod neural;
+pub mod quality;
+pub mod sampler;
+
+pub use boltzmann::{BoltzmannMachine, MAX_ENUMERATED_UNITS, correlations, marginals, pack};
+pub use neural::{NeuralSampler, UpdateOrder};
+pub use quality::{StateHistogram, kl_divergence, marginal_kl_sum};
+pub use sampler::{Sampler, dkl_trace, log_spaced, mean_states, record};
