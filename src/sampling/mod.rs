@@ -10,12 +10,19 @@
 //! - [`sampler`]: the [`Sampler`] interface (time-weighted binary states of a batch of chains)
 //!   and its recording drivers.
 //! - [`neural`]: abstract neural sampling in discrete time, and exact Gibbs sampling.
+//! - [`lif`]: LIF sampling with Poisson, oscillating or network background; calibration and
+//!   translation of (W, b) into synaptic weights and resting potentials.
 pub mod boltzmann;
+pub mod lif;
 pub mod neural;
 pub mod quality;
 pub mod sampler;
 
 pub use boltzmann::{BoltzmannMachine, MAX_ENUMERATED_UNITS, correlations, marginals, pack};
+pub use lif::{
+    Calibration, CalibrationSweep, FreeMembrane, LifSampler, LifSamplingNeuron, Noise,
+    SynapseModel, Translation, calibrate, free_membrane,
+};
 pub use neural::{NeuralSampler, UpdateOrder};
 pub use quality::{StateHistogram, kl_divergence, marginal_kl_sum};
 pub use sampler::{Sampler, dkl_trace, log_spaced, mean_states, record};
