@@ -389,6 +389,21 @@ impl LifSampler {
         }
     }
 
+    /// Replaces the synaptic weights (`[post, pre]`, signed) and resting potentials (`[units]`,
+    /// the same for every chain) and keeps the dynamic state (persistent chains for learning).
+    ///
+    /// # Panics
+    /// On shape mismatches.
+    pub fn set_network(&mut self, weights: Vec<f64>, e_l: &[f64]) {
+        let k = self.units();
+        assert_eq!(weights.len(), k * k, "weights must be [{k}, {k}]");
+        assert_eq!(e_l.len(), k, "resting potentials must be [{k}]");
+        self.weights = weights;
+        for c in 0..self.chains.len() {
+            self.e_l[c * k..(c + 1) * k].copy_from_slice(e_l);
+        }
+    }
+
     /// Simulated time, ms.
     pub fn time(&self) -> f64 {
         self.t
@@ -796,6 +811,12 @@ impl Translation {
             .map(|i| (e_l[i] - self.calibration.v_p05[i]) / self.calibration.alpha[i])
             .collect();
         BoltzmannMachine::new(bw, b)
+    }
+
+    /// Points a running network at a new machine (keeps its state).
+    pub fn update(&self, sampler: &mut LifSampler, bm: &BoltzmannMachine) {
+        let (w, e_l) = self.to_lif(bm);
+        sampler.set_network(w, &e_l);
     }
 
     /// `chains` LIF networks sampling from `bm`.

@@ -115,6 +115,17 @@ impl NeuralSampler {
         &self.bm
     }
 
+    /// Replaces the machine and keeps the chains' states (persistent chains for learning).
+    ///
+    /// # Panics
+    /// If the new machine has a different number of units.
+    pub fn set_machine(&mut self, bm: BoltzmannMachine) {
+        assert_eq!(bm.units(), self.bm.units(), "the new machine must have the same units");
+        self.bm = bm;
+        let bm = &self.bm;
+        self.chains.iter_mut().for_each(|c| c.refresh(bm));
+    }
+
     /// Counters ζ of one chain (on while ≥ 1).
     pub fn counters(&self, chain: usize) -> &[u32] {
         &self.chains[chain].zeta
