@@ -186,3 +186,59 @@ fn bench_reports_rates_and_epoch_estimate() {
         .unwrap_or_else(|| panic!("no train rate in {text}"));
     assert!(rate > 100.0, "implausible training rate {rate} images/s");
 }
+
+/// `spikeburn sample` with the shipped config: summary.json has D_KL and samples/s, the D_KL
+/// trace falls, and a LIF run learns in the loop, writes its calibration, and a second run that
+/// loads that calibration reproduces the open-loop D_KL exactly.
+#[test]
+fn sample_writes_dkl_and_rates() {
+    let out = tmp("sample");
+    ok(bin()
+        .args(["sample", "--config", "models/boltzmann-5.toml", "--steps", "50000", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap());
+    let s = summary(&out.join("summary.json"));
+    let dkl = s["dkl"].as_f64().unwrap();
+    assert!(dkl > 0.0 && dkl < 1e-2, "{s}");
+    assert!(s["samples_per_second"].as_f64().unwrap() > 1e4);
+    let csv = std::fs::read_to_string(out.join("dkl.csv")).unwrap();
+    let first: f64 = csv.lines().nth(1).unwrap().split(',').nth(1).unwrap().parse().unwrap();
+    assert!(first > 10.0 * dkl, "D_KL should fall: {csv}");
+
+    let lif = tmp("sample-lif");
+    let args = ["sample", "--config", "models/boltzmann-5-lif.toml", "--steps", "20000"];
+    let text = ok(bin().args(args).arg("--out").arg(&lif).output().unwrap());
+    assert!(text.contains("calibrated 5 neurons"), "{text}");
+    let s = summary(&lif.join("summary.json"));
+    let (open, closed) = (s["dkl_open_loop"].as_f64().unwrap(), s["dkl"].as_f64().unwrap());
+    assert!(closed < open, "learning in the loop should help: {s}");
+
+    // Reuse the calibration: same seed, same open-loop measurement.
+    let cfg = std::fs::read_to_string("models/boltzmann-5-lif.toml").unwrap();
+    let cfg = cfg.replace(
+        "[lif]\n",
+        &format!("[lif]\ncalibration-file = {:?}\n", lif.join("calibration.json")),
+    );
+    let cfg_path = tmp("lif-reuse.toml");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let again = tmp("sample-lif-again");
+    let text = ok(bin()
+        .args(["sample", "--steps", "20000", "--config"])
+        .arg(&cfg_path)
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap());
+    assert!(!text.contains("calibrated 5 neurons"), "{text}");
+    assert_eq!(summary(&again.join("summary.json"))["dkl_open_loop"], s["dkl_open_loop"]);
+
+    let bad = tmp("bad-sample.toml");
+    std::fs::write(&bad, "[sampler]\nkind = \"gibbs\"\norder = \"synchronous\"\n").unwrap();
+    let e = failed(bin().args(["sample", "--config"]).arg(&bad).output().unwrap());
+    assert!(e.contains("synchronous Gibbs"), "{e}");
+    std::fs::write(&bad, "[lif]\ncalibration-file = \"nope.json\"\n[sampler]\nkind = \"lif\"\n")
+        .unwrap();
+    let e = failed(bin().args(["sample", "--config"]).arg(&bad).output().unwrap());
+    assert!(e.contains("nope.json"), "{e}");
+}

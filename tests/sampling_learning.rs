@@ -43,7 +43,10 @@ fn lif_in_the_loop_learns_random_machines() {
             ws.update(&model);
         }
         let learned = lif_dkl(&tr, &ws.machine(), &target, 90 + seed);
-        println!("seed {seed}: open loop {open_loop:.2e} → in the loop {learned:.2e} ({:?})", t.elapsed());
+        println!(
+            "seed {seed}: open loop {open_loop:.2e} → in the loop {learned:.2e} ({:?})",
+            t.elapsed()
+        );
         assert!(learned <= 1e-2, "seed {seed}: {learned}");
         assert!(learned < open_loop / 2.0);
     }
@@ -85,7 +88,10 @@ fn quantised_weights_learn() {
         ws.update(&model);
     }
     let m = ws.machine();
-    assert!(m.w.iter().all(|&w| (w / (2.0 / 7.0)).fract().abs() < 1e-9 || (w / (2.0 / 7.0)).fract().abs() > 1.0 - 1e-9));
+    assert!(
+        m.w.iter().all(|&w| (w / (2.0 / 7.0)).fract().abs() < 1e-9
+            || (w / (2.0 / 7.0)).fract().abs() > 1.0 - 1e-9)
+    );
     let d = kl_divergence(&target, &m.exact_distribution());
     println!("4-bit: D_KL = {d:.2e}");
     assert!(d < 3e-2);
@@ -97,7 +103,8 @@ fn quantised_weights_learn() {
 #[test]
 fn importance_weighted_learning_uses_hidden_units() {
     // p*(v) ∝ 3 for even parity, 1 for odd: needs a third-order term.
-    let raw: Vec<f64> = (0..8usize).map(|s| if s.count_ones() % 2 == 0 { 3.0 } else { 1.0 }).collect();
+    let raw: Vec<f64> =
+        (0..8usize).map(|s| if s.count_ones() % 2 == 0 { 3.0 } else { 1.0 }).collect();
     let z: f64 = raw.iter().sum();
     let target: Vec<f64> = raw.iter().map(|x| x / z).collect();
     let mut rng = SmallRng::seed_from_u64(3);
@@ -113,7 +120,8 @@ fn importance_weighted_learning_uses_hidden_units() {
             }
         }
     }
-    let mut iw = ImportanceWeighted::new(&target, 3, &init, Some(mask), Optimizer::Adam { lr: 0.05 }, 0.2);
+    let mut iw =
+        ImportanceWeighted::new(&target, 3, &init, Some(mask), Optimizer::Adam { lr: 0.05 }, 0.2);
     let mut s = NeuralSampler::gibbs(iw.machine(), UpdateOrder::RandomScan, 64, 4);
     for _ in 0..1500 {
         s.set_machine(iw.machine());

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use spikeburn::data::{DatasetName, Splits};
 use spikeburn::device::DeviceChoice;
 use spikeburn::io::{npy, weights};
+use spikeburn::sampling::{SampleConfig, run_sample};
 use spikeburn::train::run_dir::{RunDir, Summary, files};
 use spikeburn::train::surrogate::build_surrogate_network;
 use spikeburn::train::{
@@ -34,8 +35,103 @@ enum Command {
     Eval(EvalCmd),
     /// Measure training and evaluation images/s of a configuration and estimate an epoch.
     Bench(BenchCmd),
+    /// Sample from a Boltzmann machine (neural, Gibbs or LIF sampling; optionally learning with
+    /// the sampler in the loop) and measure D_KL against exact enumeration.
+    Sample(SampleCmd),
     /// Print the resolved configuration (defaults < file < flags) as TOML.
     DumpConfig(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+struct SampleCmd {
+    /// Sampling configuration TOML (e.g. models/boltzmann-5.toml; any field may be left out).
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+    /// Override the seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the recorded steps per chain.
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Override the number of chains.
+    #[arg(long)]
+    chains: Option<usize>,
+    /// Run folder (default: a fresh folder under runs/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+fn run_sample_cmd(cmd: &SampleCmd) -> Result<()> {
+    let mut cfg = match &cmd.config {
+        Some(p) => SampleConfig::from_file(p)?,
+        None => SampleConfig::default(),
+    };
+    if let Some(s) = cmd.seed {
+        cfg.seed = s;
+    }
+    if let Some(s) = cmd.steps {
+        cfg.sampler.steps = s;
+    }
+    if let Some(c) = cmd.chains {
+        cfg.sampler.chains = c;
+    }
+    cfg.validate()?;
+    let run = RunDir::create(cmd.out.as_deref(), &cfg.name)?;
+    run.write(files::CONFIG, &cfg.to_toml())?;
+    println!(
+        "sampling {} ({} units, {:?} sampler, {} chains × {} steps), seed {}",
+        cfg.name,
+        cfg.machine.units,
+        cfg.sampler.kind,
+        cfg.sampler.chains,
+        cfg.sampler.steps,
+        cfg.seed
+    );
+    let report = run_sample(&cfg, |line| println!("{line}"))?;
+    let mut csv = String::from("steps,dkl\n");
+    for (s, d) in &report.trace {
+        csv += &format!("{s},{d}\n");
+    }
+    run.write("dkl.csv", &csv)?;
+    if !report.learning_trace.is_empty() {
+        let mut csv = String::from("iteration,dkl_learned\n");
+        for (i, d) in &report.learning_trace {
+            csv += &format!("{i},{d}\n");
+        }
+        run.write("learning.csv", &csv)?;
+    }
+    if let Some(cal) = &report.calibration {
+        run.write("calibration.json", &serde_json::to_string_pretty(cal)?)?;
+    }
+    let machine = serde_json::json!({ "w": report.target.w, "b": report.target.b });
+    run.write("machine.json", &serde_json::to_string_pretty(&machine)?)?;
+    let mut summary = serde_json::to_value(&report)?;
+    let extra = serde_json::json!({
+        "name": cfg.name,
+        "seed": cfg.seed,
+        "sampler": cfg.sampler.kind,
+        "units": cfg.machine.units,
+        "chains": cfg.sampler.chains,
+        "steps": cfg.sampler.steps,
+        "spikeburn_version": env!("CARGO_PKG_VERSION"),
+    });
+    if let (Some(obj), Some(more)) = (summary.as_object_mut(), extra.as_object()) {
+        obj.extend(more.clone());
+    }
+    run.write(files::SUMMARY, &(serde_json::to_string_pretty(&summary)? + "\n"))?;
+    println!(
+        "D_KL {:.3e} (marginals {:.3e}){}; {:.3e} samples/s, {:.3e} neuron updates/s; τ_int {:.1} \
+         steps, ESS {:.0}; run folder {}",
+        report.dkl,
+        report.marginal_dkl,
+        report.dkl_open_loop.map_or(String::new(), |d| format!(", open loop {d:.3e}")),
+        report.samples_per_second,
+        report.neuron_updates_per_second,
+        report.tau_int,
+        report.ess,
+        run.path.display()
+    );
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -342,6 +438,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(cmd) => run_train(cmd),
         Command::Eval(cmd) => run_eval(cmd),
         Command::Bench(cmd) => run_bench(cmd),
+        Command::Sample(cmd) => run_sample_cmd(cmd),
         Command::DumpConfig(args) => {
             print!("{}", args.resolve()?.to_toml());
             Ok(())

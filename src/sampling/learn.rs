@@ -36,7 +36,9 @@ pub fn sampled_moments<S: Sampler + ?Sized>(
         sampler.step();
         for chain in 0..sampler.chains() {
             on.clear();
-            on.extend(sampler.state(chain).iter().enumerate().filter(|(_, z)| **z == 1).map(|x| x.0));
+            on.extend(
+                sampler.state(chain).iter().enumerate().filter(|(_, z)| **z == 1).map(|x| x.0),
+            );
             for &i in &on {
                 m[i] += 1.0;
                 for &j in &on {
@@ -53,7 +55,12 @@ pub fn sampled_moments<S: Sampler + ?Sized>(
 
 /// How parameter updates are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case",
+    deny_unknown_fields
+)]
 pub enum Optimizer {
     /// Plain steps with η(t) = lr / (1 + t/decay) (sbs's default is 10/(100 + t): lr 0.1, decay
     /// 100).
@@ -195,7 +202,13 @@ impl WakeSleep {
         assert_eq!(target.len(), 1 << k, "target must cover 2^{k} states");
         let params = to_params(init);
         let opt = OptimizerState::new(rule, clip, params.len());
-        Self { data: (marginals(target, k), second_moments(target, k)), params, units: k, opt, quant }
+        Self {
+            data: (marginals(target, k), second_moments(target, k)),
+            params,
+            units: k,
+            opt,
+            quant,
+        }
     }
 
     /// The machine the sampler should run now (quantised if configured).
@@ -250,7 +263,12 @@ impl ImportanceWeighted {
 
     /// Samples `steps` steps (after `burn_in`) and applies one update. Returns D_KL(p* ‖ p̂)
     /// over the visible units of the samples used.
-    pub fn update<S: Sampler + ?Sized>(&mut self, sampler: &mut S, burn_in: usize, steps: usize) -> f64 {
+    pub fn update<S: Sampler + ?Sized>(
+        &mut self,
+        sampler: &mut S,
+        burn_in: usize,
+        steps: usize,
+    ) -> f64 {
         let (k, v) = (self.units, self.visible);
         for _ in 0..burn_in {
             sampler.step();

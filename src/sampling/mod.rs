@@ -10,10 +10,12 @@
 //! - [`sampler`]: the [`Sampler`] interface (time-weighted binary states of a batch of chains)
 //!   and its recording drivers.
 //! - [`neural`]: abstract neural sampling in discrete time, and exact Gibbs sampling.
+//! - [`experiment`]: the `spikeburn sample` experiment (config, run, report).
 //! - [`learn`]: wake–sleep and importance-weighted learning with any sampler in the loop.
 //! - [`lif`]: LIF sampling with Poisson, oscillating or network background; calibration and
 //!   translation of (W, b) into synaptic weights and resting potentials.
 pub mod boltzmann;
+pub mod experiment;
 pub mod learn;
 pub mod lif;
 pub mod neural;
@@ -21,7 +23,10 @@ pub mod quality;
 pub mod sampler;
 
 pub use boltzmann::{BoltzmannMachine, MAX_ENUMERATED_UNITS, correlations, marginals, pack};
-pub use learn::{ImportanceWeighted, Optimizer, Quantisation, WakeSleep, sampled_moments, visible_marginal};
+pub use experiment::{SampleConfig, SampleReport, SamplerKind, run_sample};
+pub use learn::{
+    ImportanceWeighted, Optimizer, Quantisation, WakeSleep, sampled_moments, visible_marginal,
+};
 pub use lif::{
     Calibration, CalibrationSweep, FreeMembrane, LifSampler, LifSamplingNeuron, Noise,
     SynapseModel, Translation, calibrate, free_membrane,

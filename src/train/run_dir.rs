@@ -115,7 +115,11 @@ impl RunDir {
         self.path.join(name)
     }
 
-    fn write(&self, name: &str, text: &str) -> Result<(), IoError> {
+    /// Write a text file into the folder.
+    ///
+    /// # Errors
+    /// [`IoError`] naming the file.
+    pub fn write(&self, name: &str, text: &str) -> Result<(), IoError> {
         let p = self.file(name);
         std::fs::write(&p, text).map_err(|e| IoError::os(&p, e))
     }
