@@ -1,6 +1,7 @@
 //! Files in and out: Burn checkpoints (burnpack), the reference code's safetensors weights, and
-//! `.npy` arrays of output spike times.
+//! `.npy` arrays of output spike times, PNG images.
 
+pub mod image;
 pub mod npy;
 pub mod weights;
 

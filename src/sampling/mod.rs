@@ -11,11 +11,14 @@
 //!   and its recording drivers.
 //! - [`neural`]: abstract neural sampling in discrete time, and exact Gibbs sampling.
 //! - [`experiment`]: the `spikeburn sample` experiment (config, run, report).
+//! - [`layered`]: the tensor sampler: an RBM with visible, label and hidden units, sampled by
+//!   neural sampling with layer sweeps over a batch of chains (classification, completion).
 //! - [`learn`]: wake–sleep and importance-weighted learning with any sampler in the loop.
 //! - [`lif`]: LIF sampling with Poisson, oscillating or network background; calibration and
 //!   translation of (W, b) into synaptic weights and resting potentials.
 pub mod boltzmann;
 pub mod experiment;
+pub mod layered;
 pub mod learn;
 pub mod lif;
 pub mod neural;
@@ -24,6 +27,7 @@ pub mod sampler;
 
 pub use boltzmann::{BoltzmannMachine, MAX_ENUMERATED_UNITS, correlations, marginals, pack};
 pub use experiment::{SampleConfig, SampleReport, SamplerKind, run_sample};
+pub use layered::{LayerState, SamplingRbm, SamplingRbmConfig, neural_sampling_update};
 pub use learn::{
     ImportanceWeighted, Optimizer, Quantisation, WakeSleep, sampled_moments, visible_marginal,
 };

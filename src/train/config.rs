@@ -27,14 +27,19 @@ pub enum Method {
     /// derivative ([`crate::surrogate`]); `[surrogate]` configures them, `[network]` gives the
     /// layer sizes, bias spikes and weight initialisation.
     Surrogate,
+    /// A sampling Boltzmann layer ([`crate::sampling::SamplingRbm`]: binarised pixels and label
+    /// units ↔ `network.hidden[0]` hidden units) trained by wake–sleep on neural-sampling
+    /// states and classifying by sampling the label units; `[sampling]` configures it.
+    Sampling,
 }
 
 impl Method {
-    /// `ttfs` or `surrogate`.
+    /// `ttfs`, `surrogate` or `sampling`.
     pub fn name(self) -> &'static str {
         match self {
             Method::Ttfs => "ttfs",
             Method::Surrogate => "surrogate",
+            Method::Sampling => "sampling",
         }
     }
 }
@@ -82,6 +87,93 @@ pub struct ExperimentConfig {
     pub loss: TtfsLoss,
     /// The time-stepped layers of the surrogate-gradient method.
     pub surrogate: SurrogateConfig,
+    /// The sampling Boltzmann layer of the sampling method.
+    pub sampling: SamplingConfig,
+}
+
+/// The sampling method: neural sampling, wake–sleep learning, readout by sampling.
+///
+/// Learning (per batch, persistent contrastive divergence): *wake*: clamp pixels and the
+/// one-hot label, sample the hidden units for `wake-steps` steps; *sleep*: advance
+/// `fantasy-chains` free-running chains by `sleep-steps` sweeps; ΔW = η(⟨[v,l] hᵀ⟩_wake −
+/// ⟨[v,l] hᵀ⟩_sleep) − η·weight-decay·W (biases alike, without decay), with momentum. States are
+/// the neural sampler's on-states (time-averaged over each phase), not probabilities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct SamplingConfig {
+    /// Refractory time τ of every unit, steps (1 = block Gibbs).
+    pub tau: u32,
+    /// Wake-phase steps of the hidden layer per batch.
+    pub wake_steps: usize,
+    /// Sleep-phase sweeps of the fantasy chains per batch.
+    pub sleep_steps: usize,
+    /// Persistent free-running chains.
+    pub fantasy_chains: usize,
+    /// Momentum of the parameter updates.
+    pub momentum: f64,
+    /// L2 weight decay (per unit of learning rate).
+    pub weight_decay: f64,
+    /// Standard deviation of the initial couplings.
+    pub weight_std: f64,
+    /// A pixel is on when its intensity exceeds this fraction of white.
+    pub binarize_threshold: f64,
+    /// Readout: steps before label on-time is counted.
+    pub readout_burn_in: usize,
+    /// Readout: steps over which label on-time is counted.
+    pub readout_steps: usize,
+    /// Refractory time of the readout and completion sampler, steps.
+    pub readout_tau: u32,
+}
+
+impl Default for SamplingConfig {
+    fn default() -> Self {
+        Self {
+            tau: 1,
+            wake_steps: 1,
+            sleep_steps: 1,
+            fantasy_chains: 100,
+            momentum: 0.5,
+            weight_decay: 2e-4,
+            weight_std: 0.01,
+            binarize_threshold: 0.5,
+            readout_burn_in: 20,
+            readout_steps: 200,
+            readout_tau: 1,
+        }
+    }
+}
+
+impl SamplingConfig {
+    fn validate(&self, hidden: &[usize]) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if hidden.len() != 1 {
+            return bad(format!(
+                "the sampling method has one hidden layer: network.hidden = {hidden:?}"
+            ));
+        }
+        if self.tau == 0 || self.readout_tau == 0 {
+            return bad("sampling.tau and sampling.readout-tau must be ≥ 1 step".into());
+        }
+        if self.wake_steps == 0 || self.sleep_steps == 0 || self.fantasy_chains == 0 {
+            return bad("sampling.wake-steps, sleep-steps and fantasy-chains must be ≥ 1".into());
+        }
+        if self.readout_steps == 0 {
+            return bad("sampling.readout-steps must be ≥ 1".into());
+        }
+        if !(0.0..1.0).contains(&self.momentum) || self.weight_decay < 0.0 {
+            return bad(format!(
+                "sampling.momentum must be in [0, 1) and weight-decay ≥ 0, got {} and {}",
+                self.momentum, self.weight_decay
+            ));
+        }
+        if !(self.binarize_threshold > 0.0 && self.binarize_threshold < 1.0) {
+            return bad(format!(
+                "sampling.binarize-threshold must be in (0, 1), got {}",
+                self.binarize_threshold
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The surrogate-gradient method: time grid, neurons, spike derivative, readout, loss.
@@ -205,6 +297,7 @@ impl Default for ExperimentConfig {
             training: TrainingConfig::default(),
             loss: TtfsLoss::default(),
             surrogate: SurrogateConfig::default(),
+            sampling: SamplingConfig::default(),
         }
     }
 }
@@ -363,6 +456,12 @@ impl ExperimentConfig {
         }
         if self.method == Method::Surrogate {
             self.surrogate.validate()?;
+        }
+        if self.method == Method::Sampling {
+            if self.dataset == DatasetName::Yinyang {
+                return bad("the sampling method classifies images: pick an image dataset".into());
+            }
+            self.sampling.validate(&n.hidden)?;
         }
         Ok(())
     }

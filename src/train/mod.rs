@@ -3,10 +3,13 @@
 pub mod config;
 pub mod run;
 pub mod run_dir;
+pub mod sampling;
 pub mod surrogate;
 pub mod trainer;
 
-pub use config::{ConfigError, ExperimentConfig, Method, Precision, SurrogateConfig};
+pub use config::{
+    ConfigError, ExperimentConfig, Method, Precision, SamplingConfig, SurrogateConfig,
+};
 pub use run::{RunResult, TrainedNetwork, train_and_test};
 pub use surrogate::{SurrogateLearner, SurrogateOutcome, evaluate_surrogate, train_surrogate};
 pub use trainer::{

@@ -6,10 +6,12 @@ use std::path::Path;
 use burn::tensor::Device;
 
 use super::config::{ExperimentConfig, Method};
+use super::sampling::{evaluate_sampling, train_sampling};
 use super::surrogate::{evaluate_surrogate, train_surrogate};
 use super::trainer::{EpochMetrics, Evaluation, TrainEvent, evaluate, train};
 use crate::data::Splits;
 use crate::io::{IoError, weights};
+use crate::sampling::SamplingRbm;
 use crate::surrogate::SurrogateNetwork;
 use crate::ttfs::SpikeTimeNetwork;
 
@@ -20,6 +22,8 @@ pub enum TrainedNetwork {
     Ttfs(SpikeTimeNetwork),
     /// Surrogate-gradient LIF layers.
     Surrogate(SurrogateNetwork),
+    /// A sampling Boltzmann layer.
+    Sampling(SamplingRbm),
 }
 
 impl TrainedNetwork {
@@ -38,6 +42,7 @@ impl TrainedNetwork {
                 Ok(())
             }
             TrainedNetwork::Surrogate(net) => weights::save_checkpoint(net, checkpoint),
+            TrainedNetwork::Sampling(rbm) => weights::save_checkpoint(rbm, checkpoint),
         }
     }
 }
@@ -80,6 +85,16 @@ pub fn train_and_test(
             let test = evaluate_surrogate(&out.network, &data.test, bs, cfg, device);
             RunResult {
                 network: TrainedNetwork::Surrogate(out.network),
+                history: out.history,
+                train_seconds: out.train_seconds,
+                test,
+            }
+        }
+        Method::Sampling => {
+            let out = train_sampling(cfg, &data.train, &data.validation, device, on_event);
+            let test = evaluate_sampling(&out.rbm, &data.test, bs, cfg, device);
+            RunResult {
+                network: TrainedNetwork::Sampling(out.rbm),
                 history: out.history,
                 train_seconds: out.train_seconds,
                 test,

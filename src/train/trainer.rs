@@ -450,6 +450,9 @@ pub fn bench(
             Box::new(TtfsLearner { trainer, device: device.clone() })
         }
         Method::Surrogate => Box::new(SurrogateLearner::new(cfg, device, &mut rng)),
+        Method::Sampling => {
+            Box::new(super::sampling::SamplingLearner::new(cfg, Some(train), device, &mut rng))
+        }
     };
     bench_learner(cfg, learner.as_mut(), train, validation, &mut rng, batches)
 }

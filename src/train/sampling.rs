@@ -1,0 +1,414 @@
+//! Training and testing the sampling Boltzmann layer on images: wake–sleep (persistent
+//! contrastive divergence) on neural-sampling states, classification by sampling the label
+//! units with the image clamped, pattern completion and label-clamped generation.
+
+use burn::module::Param;
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::config::ExperimentConfig;
+use super::trainer::{
+    EpochMetrics, Evaluation, Learner, StepOutcome, Tally, TrainEvent, run_epochs,
+};
+use crate::data::SpikeDataset;
+use crate::sampling::{LayerState, SamplingRbm, SamplingRbmConfig, neural_sampling_update};
+use crate::surrogate::network::{decisions, unique_argmax};
+use crate::util::to_vec_f64;
+
+/// Whether a pixel encoded as spike time `t` is on: its intensity 1 − (t − 0.15)/1.85 (the
+/// latency code of every image dataset here; silent pixels are black) exceeds `threshold`.
+pub fn pixel_on(t: f64, threshold: f64) -> bool {
+    t.is_finite() && 1.0 - (t - 0.15) / 1.85 > threshold
+}
+
+/// Binarised pixels of a batch, `[batch, n_inputs]`, on the host.
+pub fn binarize(batch: &SpikeDataset, threshold: f64) -> Vec<f64> {
+    batch.times.iter().map(|&t| if pixel_on(t, threshold) { 1.0 } else { 0.0 }).collect()
+}
+
+fn to_tensor(values: Vec<f64>, shape: [usize; 2], device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+fn one_hot(labels: &[usize], classes: usize, device: &Device) -> Tensor<2> {
+    let mut v = vec![0.0; labels.len() * classes];
+    for (b, &l) in labels.iter().enumerate() {
+        v[b * classes + l] = 1.0;
+    }
+    to_tensor(v, [labels.len(), classes], device)
+}
+
+/// Build the sampling RBM of a configuration: `dataset inputs + classes` visible/label units,
+/// `network.hidden[0]` hidden units. With `train` data the visible biases start at the log-odds
+/// of each pixel being on (Hinton's practical guide), else at 0.
+pub fn build_sampling_rbm(
+    cfg: &ExperimentConfig,
+    train: Option<&SpikeDataset>,
+    device: &Device,
+    rng: &mut StdRng,
+) -> SamplingRbm {
+    let (n_in, classes) = (cfg.dataset.n_inputs(), cfg.dataset.n_classes());
+    let rbm = SamplingRbmConfig::new(n_in, classes, cfg.network.hidden[0])
+        .with_weight_std(cfg.sampling.weight_std)
+        .init(device, rng);
+    let Some(train) = train else { return rbm };
+    let pixels = binarize(train, cfg.sampling.binarize_threshold);
+    let n = train.len().max(1) as f64;
+    let mut bias = vec![0.0; n_in + classes];
+    for (i, b) in bias.iter_mut().take(n_in).enumerate() {
+        let p = (pixels.iter().skip(i).step_by(n_in).sum::<f64>() / n).clamp(0.01, 0.99);
+        *b = (p / (1.0 - p)).ln();
+    }
+    for &l in &train.labels {
+        bias[n_in + l] += 1.0 / n;
+    }
+    for b in bias.iter_mut().skip(n_in) {
+        let p = b.clamp(0.01, 0.99);
+        *b = (p / (1.0 - p)).ln();
+    }
+    SamplingRbm {
+        visible_bias: Param::from_tensor(Tensor::from_floats(bias.as_slice(), device)),
+        ..rbm
+    }
+}
+
+/// The optimisation state: the machine, momentum buffers and the persistent fantasy chains.
+pub struct SamplingLearner<'a> {
+    cfg: &'a ExperimentConfig,
+    /// The machine being trained.
+    pub rbm: SamplingRbm,
+    velocity: (Tensor<2>, Tensor<1>, Tensor<1>),
+    fantasy: (LayerState, LayerState),
+    device: Device,
+}
+
+impl<'a> SamplingLearner<'a> {
+    /// A fresh machine (see [`build_sampling_rbm`]) with fantasy chains started from
+    /// `fantasy-chains` training images (or all off without data).
+    pub fn new(
+        cfg: &'a ExperimentConfig,
+        train: Option<&SpikeDataset>,
+        device: &Device,
+        rng: &mut StdRng,
+    ) -> Self {
+        device.seed(cfg.seed);
+        let rbm = build_sampling_rbm(cfg, train, device, rng);
+        let (nvl, nh) = (rbm.n_visible_label(), rbm.n_hidden());
+        let c = cfg.sampling.fantasy_chains;
+        let fv = match train {
+            Some(t) if t.len() >= c => {
+                let batch = t.subset(&(0..c).collect::<Vec<_>>());
+                let v = to_tensor(
+                    binarize(&batch, cfg.sampling.binarize_threshold),
+                    [c, batch.n_inputs],
+                    device,
+                );
+                LayerState::from_states(Tensor::cat(
+                    vec![v, one_hot(&batch.labels, rbm.n_label, device)],
+                    1,
+                ))
+            }
+            _ => LayerState::off(c, nvl, device),
+        };
+        let velocity = (
+            Tensor::zeros([nvl, nh], device),
+            Tensor::zeros([nvl], device),
+            Tensor::zeros([nh], device),
+        );
+        let fantasy = (fv, LayerState::off(c, nh, device));
+        Self { cfg, rbm, velocity, fantasy, device: device.clone() }
+    }
+}
+
+/// Mean cross-entropy and correct count of the exact label posterior on a batch.
+fn exact_posterior(rbm: &SamplingRbm, v: Tensor<2>, labels: &[usize]) -> (f64, usize) {
+    let lp = to_vec_f64(rbm.label_log_probs(v));
+    let k = rbm.n_label;
+    let mut ce = 0.0;
+    let mut correct = 0;
+    for (b, &l) in labels.iter().enumerate() {
+        let row = &lp[b * k..(b + 1) * k];
+        ce -= row[l];
+        correct += usize::from(unique_argmax(row) == Some(l));
+    }
+    (ce / labels.len().max(1) as f64, correct)
+}
+
+impl Learner for SamplingLearner<'_> {
+    /// Wake (image and label clamped, hidden sampled), sleep (fantasy chains advanced), one
+    /// momentum step on the difference of the time-averaged correlations. The reported loss and
+    /// accuracy are the exact label posterior's on the batch, before the update.
+    fn step(&mut self, batch: SpikeDataset, lr: f64) -> StepOutcome {
+        let s = &self.cfg.sampling;
+        let d = &self.device;
+        let b = batch.len();
+        let v = to_tensor(binarize(&batch, s.binarize_threshold), [b, batch.n_inputs], d);
+        let (loss, correct) = exact_posterior(&self.rbm, v.clone(), &batch.labels);
+        let vl = Tensor::cat(vec![v, one_hot(&batch.labels, self.rbm.n_label, d)], 1);
+        // Wake: the clamped layer drives the hidden units the same at every step.
+        let drive = self.rbm.hidden_potentials(vl.clone());
+        let mut h = LayerState::off(b, self.rbm.n_hidden(), d);
+        let mut h_sum = Tensor::zeros([b, self.rbm.n_hidden()], d);
+        for _ in 0..s.wake_steps {
+            h = neural_sampling_update(drive.clone(), h, s.tau);
+            h_sum = h_sum + h.z.clone();
+        }
+        let h_data = h_sum / s.wake_steps as f64;
+        let pos_w = vl.clone().transpose().matmul(h_data.clone()) / b as f64;
+        let pos_v: Tensor<1> = vl.mean_dim(0).squeeze_dim(0);
+        let pos_h: Tensor<1> = h_data.mean_dim(0).squeeze_dim(0);
+        // Sleep: persistent chains, time-averaged joint states.
+        let (mut fv, mut fh) = self.fantasy.clone();
+        let (nvl, nh) = (self.rbm.n_visible_label(), self.rbm.n_hidden());
+        let mut neg_w = Tensor::zeros([nvl, nh], d);
+        let mut neg_v = Tensor::zeros([nvl], d);
+        let mut neg_h = Tensor::zeros([nh], d);
+        for _ in 0..s.sleep_steps {
+            (fv, fh) = self.rbm.sweep(fv, fh, None, s.tau);
+            neg_w = neg_w + fv.z.clone().transpose().matmul(fh.z.clone());
+            neg_v = neg_v + fv.z.clone().sum_dim(0).squeeze_dim(0);
+            neg_h = neg_h + fh.z.clone().sum_dim(0).squeeze_dim(0);
+        }
+        self.fantasy = (fv, fh);
+        let n = (s.sleep_steps * s.fantasy_chains) as f64;
+        let w = self.rbm.weights.val();
+        let grad_w = pos_w - neg_w / n - w.clone() * s.weight_decay;
+        let grad_v = pos_v - neg_v / n;
+        let grad_h = pos_h - neg_h / n;
+        let m = s.momentum;
+        let (vw, vv, vh) = self.velocity.clone();
+        let vw = vw * m + grad_w * lr;
+        let vv = vv * m + grad_v * lr;
+        let vh = vh * m + grad_h * lr;
+        self.rbm.weights = Param::from_tensor(w + vw.clone());
+        self.rbm.visible_bias = Param::from_tensor(self.rbm.visible_bias.val() + vv.clone());
+        self.rbm.hidden_bias = Param::from_tensor(self.rbm.hidden_bias.val() + vh.clone());
+        self.velocity = (vw, vv, vh);
+        StepOutcome { loss: Some(loss), correct, clipped: 0, columns: 0 }
+    }
+
+    /// Validation during training uses the exact label posterior (cheap); the test split is
+    /// classified by sampling ([`evaluate_sampling`]).
+    fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
+        evaluate_exact(&self.rbm, data, batch_size, self.cfg, &self.device)
+    }
+}
+
+/// Accuracy and cross-entropy of the exact label posterior p(label | image) (one-hot labels,
+/// hidden units summed out). No spikes are simulated: `mean_spikes` and `mean_decision_time`
+/// are 0.
+pub fn evaluate_exact(
+    rbm: &SamplingRbm,
+    data: &SpikeDataset,
+    batch_size: usize,
+    cfg: &ExperimentConfig,
+    device: &Device,
+) -> Evaluation {
+    let mut tally = Tally::default();
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for chunk in indices.chunks(batch_size) {
+        let batch = data.subset(chunk);
+        let v = to_tensor(
+            binarize(&batch, cfg.sampling.binarize_threshold),
+            [chunk.len(), batch.n_inputs],
+            device,
+        );
+        let (ce, _) = exact_posterior(rbm, v.clone(), &batch.labels);
+        tally.loss += ce * chunk.len() as f64;
+        let lp = to_vec_f64(rbm.label_log_probs(v));
+        let k = rbm.n_label;
+        for (b, &l) in batch.labels.iter().enumerate() {
+            tally.add(unique_argmax(&lp[b * k..(b + 1) * k]), l, None);
+        }
+        tally.outputs.extend(lp.iter().map(|x| x.exp()));
+    }
+    tally.finish(data.len())
+}
+
+/// Classification by sampling: the binarised image is clamped, label and hidden units sample
+/// for `readout-burn-in` + `readout-steps` steps (refractory time `readout-tau`), and the label
+/// unit that was on longest wins (a tie is no decision). Spikes per sample are the label and
+/// hidden on-time divided by τ; the decision time is the first step (1-based) from which on the
+/// running winner no longer changes, in steps. The loss is the exact posterior's cross-entropy;
+/// `outputs` are the label on-time fractions.
+pub fn evaluate_sampling(
+    rbm: &SamplingRbm,
+    data: &SpikeDataset,
+    batch_size: usize,
+    cfg: &ExperimentConfig,
+    device: &Device,
+) -> Evaluation {
+    let s = &cfg.sampling;
+    device.seed(cfg.seed ^ 0x5A3F);
+    let mut tally = Tally::default();
+    let k = rbm.n_label;
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for chunk in indices.chunks(batch_size) {
+        let batch = data.subset(chunk);
+        let b = chunk.len();
+        let v = to_tensor(binarize(&batch, s.binarize_threshold), [b, batch.n_inputs], device);
+        let (ce, _) = exact_posterior(rbm, v.clone(), &batch.labels);
+        tally.loss += ce * b as f64;
+        let (running, hidden_on) =
+            rbm.sample_labels(v, s.readout_tau, s.readout_burn_in, s.readout_steps);
+        let last = running.last().expect("readout-steps ≥ 1").clone();
+        let running = to_vec_f64(Tensor::stack::<3>(running, 0));
+        tally.spikes += (to_vec_f64(last.clone().sum())[0] + hidden_on) / s.readout_tau as f64;
+        for ((prediction, from), &label) in
+            decisions(&running, s.readout_steps, b, k).into_iter().zip(&batch.labels)
+        {
+            tally.add(prediction, label, from.map(|f| (f + 1) as f64));
+        }
+        tally.outputs.extend(to_vec_f64(last / s.readout_steps as f64));
+    }
+    tally.finish(data.len())
+}
+
+/// Steps a label-clamped generation runs before it is recorded.
+pub const GENERATION_BURN_IN: usize = 500;
+
+/// A trained sampling machine and its history.
+#[derive(Debug)]
+pub struct SamplingOutcome {
+    /// The trained machine.
+    pub rbm: SamplingRbm,
+    /// Per-epoch metrics (validation: exact posterior).
+    pub history: Vec<EpochMetrics>,
+    /// Seconds in the epoch loop.
+    pub train_seconds: f64,
+}
+
+/// Train the sampling machine on `train`, validating (exact posterior) after every epoch.
+pub fn train_sampling(
+    cfg: &ExperimentConfig,
+    train: &SpikeDataset,
+    validation: &SpikeDataset,
+    device: &Device,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> SamplingOutcome {
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let mut learner = SamplingLearner::new(cfg, Some(train), device, &mut rng);
+    let (history, train_seconds) =
+        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
+    SamplingOutcome { rbm: learner.rbm, history, train_seconds }
+}
+
+/// Pattern completion on images: the bottom `occluded_rows` rows of each square image (and the
+/// label) are unknown, the rest is clamped; the sampler fills them in.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    /// Binarised originals, `[n, side²]`.
+    pub originals: Vec<Vec<f64>>,
+    /// On-time fraction of every pixel in the completion (clamped pixels: their value).
+    pub completions: Vec<Vec<f64>>,
+    /// Fraction of occluded pixels whose completion (on-time > ½) differs from the original.
+    pub error: f64,
+    /// The same error for filling every occluded pixel with its most frequent training value
+    /// (the baseline a completion has to beat).
+    pub baseline_error: f64,
+    /// Which label unit was on longest during the completion, per image (the label was not
+    /// given).
+    pub inferred_labels: Vec<usize>,
+}
+
+/// Completes the first `n` images of `data` with the bottom `occluded_rows` rows hidden.
+///
+/// # Panics
+/// If the images are not square.
+pub fn complete_images(
+    rbm: &SamplingRbm,
+    data: &SpikeDataset,
+    n: usize,
+    occluded_rows: usize,
+    cfg: &ExperimentConfig,
+    device: &Device,
+) -> Completion {
+    let s = &cfg.sampling;
+    device.seed(cfg.seed ^ 0xC0);
+    let side = (data.n_inputs as f64).sqrt().round() as usize;
+    assert_eq!(side * side, data.n_inputs, "images must be square");
+    let n = n.min(data.len());
+    let batch = data.subset(&(0..n).collect::<Vec<_>>());
+    let (nv, nl) = (rbm.n_visible(), rbm.n_label);
+    let pixels = binarize(&batch, s.binarize_threshold);
+    let mut values = Vec::with_capacity(n * (nv + nl));
+    let mut known = Vec::with_capacity(n * (nv + nl));
+    for i in 0..n {
+        let is_known = |p: usize| p / side < side - occluded_rows;
+        // Occluded pixels start off: the sampler never sees their true values.
+        values.extend((0..nv).map(|p| if is_known(p) { pixels[i * nv + p] } else { 0.0 }));
+        values.extend(std::iter::repeat_n(0.0, nl));
+        known.extend((0..nv).map(|p| f64::from(u8::from(is_known(p)))));
+        known.extend(std::iter::repeat_n(0.0, nl));
+    }
+    let out = to_vec_f64(rbm.complete(
+        to_tensor(values, [n, nv + nl], device),
+        to_tensor(known.clone(), [n, nv + nl], device),
+        s.readout_tau,
+        s.readout_burn_in,
+        s.readout_steps,
+    ));
+    // Baseline: the most frequent value of each pixel over the visible-bias log-odds (> 0 ⇔ on
+    // more often than off in the training data).
+    let bias = to_vec_f64(rbm.visible_bias.val());
+    let (mut wrong, mut wrong_base, mut hidden_px) = (0usize, 0usize, 0usize);
+    let mut completions = Vec::with_capacity(n);
+    let mut originals = Vec::with_capacity(n);
+    let mut inferred_labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let row = &out[i * (nv + nl)..(i + 1) * (nv + nl)];
+        for p in 0..nv {
+            if known[i * (nv + nl) + p] == 0.0 {
+                hidden_px += 1;
+                let truth = pixels[i * nv + p] > 0.5;
+                wrong += usize::from((row[p] > 0.5) != truth);
+                wrong_base += usize::from((bias[p] > 0.0) != truth);
+            }
+        }
+        completions.push(row[..nv].to_vec());
+        originals.push(pixels[i * nv..(i + 1) * nv].to_vec());
+        inferred_labels.push(unique_argmax(&row[nv..]).unwrap_or(usize::MAX));
+    }
+    Completion {
+        originals,
+        completions,
+        error: wrong as f64 / hidden_px.max(1) as f64,
+        baseline_error: wrong_base as f64 / hidden_px.max(1) as f64,
+        inferred_labels,
+    }
+}
+
+/// Generation: the label unit of each class is clamped on (the others off) and the pixels
+/// sample freely, started from the data-mean image (visible biases) and run for
+/// [`GENERATION_BURN_IN`] steps before `readout-steps` are averaged; returns each class's pixel
+/// on-time fractions, `[classes][n_visible]`.
+pub fn generate_per_class(
+    rbm: &SamplingRbm,
+    cfg: &ExperimentConfig,
+    device: &Device,
+) -> Vec<Vec<f64>> {
+    let s = &cfg.sampling;
+    device.seed(cfg.seed ^ 0x6E);
+    let (nv, nl) = (rbm.n_visible(), rbm.n_label);
+    let bias = to_vec_f64(rbm.visible_bias.val());
+    let mut values = vec![0.0; nl * (nv + nl)];
+    let mut known = vec![0.0; nl * (nv + nl)];
+    for c in 0..nl {
+        for p in 0..nv {
+            values[c * (nv + nl) + p] = f64::from(bias[p] > 0.0);
+        }
+        values[c * (nv + nl) + nv + c] = 1.0;
+        for l in 0..nl {
+            known[c * (nv + nl) + nv + l] = 1.0;
+        }
+    }
+    let out = to_vec_f64(rbm.complete(
+        to_tensor(values, [nl, nv + nl], device),
+        to_tensor(known, [nl, nv + nl], device),
+        s.readout_tau,
+        GENERATION_BURN_IN,
+        s.readout_steps,
+    ));
+    (0..nl).map(|c| out[c * (nv + nl)..c * (nv + nl) + nv].to_vec()).collect()
+}
