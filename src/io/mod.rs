@@ -1,8 +1,9 @@
 //! Files in and out: Burn checkpoints (burnpack), the reference code's safetensors weights, and
-//! `.npy` arrays of output spike times, PNG images.
+//! `.npy` arrays of output spike times, PNG images, SVG charts.
 
 pub mod image;
 pub mod npy;
+pub mod svg;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
