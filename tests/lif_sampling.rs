@@ -208,3 +208,63 @@ fn ensemble_noise_drives_the_network() {
     println!("p_on {on:?}");
     assert!(mixed > 0, "no neuron fires irregularly");
 }
+
+/// Fixed-pattern mismatch (design notes §8.7): thresholds spread by up to ±0.6 mV. Per-neuron
+/// calibration finds each neuron's shift (ΔE_l = Δϑ·g_tot/g_l to keep μ − ϑ, within 0.15 mV),
+/// and a translation with the per-neuron calibration samples far better than one that assumes
+/// the nominal neuron everywhere.
+#[test]
+fn per_neuron_calibration_absorbs_threshold_mismatch() {
+    let nominal = LifSamplingNeuron::default();
+    let shifts = [-0.6, -0.3, 0.0, 0.3, 0.6];
+    let neurons: Vec<LifSamplingNeuron> = shifts
+        .iter()
+        .map(|d| LifSamplingNeuron {
+            v_th: nominal.v_th + d,
+            v_reset: nominal.v_reset + d,
+            ..nominal.clone()
+        })
+        .collect();
+    let noise = Noise::default();
+    let sweep = CalibrationSweep {
+        duration: 5000.0,
+        e_l_min: -56.0,
+        e_l_max: -45.0,
+        ..CalibrationSweep::default()
+    };
+    let cal = calibrate(&neurons, &noise, 0.1, &sweep, 3);
+    let g_ratio = free_membrane(&nominal, -50.0, 3.0, (0.001, 0.001)).g_tot / nominal.g_l();
+    for (k, d) in shifts.iter().enumerate() {
+        let found = cal.v_p05[k] - cal.v_p05[2];
+        println!("neuron {k}: Δϑ {d} → Δv_p05 {found:.3} (expected {:.3})", d * g_ratio);
+        assert!((found - d * g_ratio).abs() < 0.15);
+    }
+    let shared = calibrate(std::slice::from_ref(&nominal), &noise, 0.1, &sweep, 3);
+    let assumed = spikeburn::sampling::Calibration {
+        v_p05: vec![shared.v_p05[0]; 5],
+        alpha: vec![shared.alpha[0]; 5],
+        max_residual: vec![shared.max_residual[0]; 5],
+        e_l: shared.e_l.clone(),
+        p_on: vec![],
+    };
+    let translate = |calibration| Translation {
+        neurons: neurons.clone(),
+        calibration,
+        noise: noise.clone(),
+        dt: 0.1,
+        renewing: true,
+    };
+    let (own, naive) = (translate(cal), translate(assumed));
+    let (mut d_own, mut d_naive) = (vec![], vec![]);
+    for seed in 0..3 {
+        let mut rng = SmallRng::seed_from_u64(2000 + seed);
+        let bm = BoltzmannMachine::random(5, 0.5, 1.0, &mut rng);
+        let target = bm.exact_distribution();
+        d_own.push(dkl_trace(&mut own.network(&bm, 32, seed), &target, 1000, &[50_000], 1.0)[0].1);
+        d_naive.push(dkl_trace(&mut naive.network(&bm, 32, seed), &target, 1000, &[50_000], 1.0)[0].1);
+    }
+    println!("per-neuron calibration {d_own:?}, nominal calibration {d_naive:?}");
+    for (o, n) in d_own.iter().zip(&d_naive) {
+        assert!(n > &(3.0 * o), "mismatch should hurt the nominal translation: {o} vs {n}");
+    }
+}
