@@ -1,11 +1,11 @@
 //! LIF sampling against theory: free-membrane statistics, the activation function, and D_KL of
-//! translated Boltzmann machines.
+//! translated Boltzmann machines; background noise sources; fixed-pattern mismatch.
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use spikeburn::sampling::{
     BoltzmannMachine, CalibrationSweep, LifSampler, LifSamplingNeuron, Noise, Sampler, Translation,
-    calibrate, dkl_trace, free_membrane,
+    calibrate, dkl_trace, free_membrane, record_where,
 };
 
 /// The design notes' values for sbs's test neuron under 3 kHz, 0.001 µS background (§3):
@@ -23,41 +23,50 @@ fn free_membrane_formula_matches_the_design_values() {
 }
 
 /// A neuron that never reaches threshold: the simulated membrane's mean and σ equal the
-/// formula (within 3 % for σ; the step is 0.05 ms).
+/// formula (within 3 % for σ; the step is 0.05 ms), for conductance- and current-based synapses.
 #[test]
 fn simulated_free_membrane_matches_the_formula() {
-    let n = LifSamplingNeuron { v_th: 1e9, ..LifSamplingNeuron::default() };
-    let noise = Noise::default();
-    let chains = 16;
-    let mut s = LifSampler::new(
-        vec![n.clone()],
-        vec![0.0],
-        vec![-50.0; chains],
-        noise,
-        false,
-        0.05,
-        chains,
-        4,
-    );
-    for _ in 0..2000 {
-        s.step();
-    }
-    let (mut sum, mut sum2, mut count) = (0.0, 0.0, 0.0);
-    for _ in 0..100_000 {
-        s.step();
-        for c in 0..chains {
-            let v = s.potentials(c)[0];
-            sum += v;
-            sum2 += v * v;
-            count += 1.0;
+    let current = LifSamplingNeuron {
+        synapse: spikeburn::sampling::SynapseModel::Current,
+        ..LifSamplingNeuron::default()
+    };
+    for (neuron, w) in [(LifSamplingNeuron::default(), 0.001), (current, 0.04)] {
+        let n = LifSamplingNeuron { v_th: 1e9, ..neuron };
+        let noise = Noise::Poisson { rate: 3.0, weight_exc: w, weight_inh: w };
+        let chains = 16;
+        let mut s = LifSampler::new(
+            vec![n.clone()],
+            vec![0.0],
+            vec![-50.0; chains],
+            noise,
+            false,
+            0.05,
+            chains,
+            4,
+        );
+        for _ in 0..2000 {
+            s.step();
         }
+        let (mut sum, mut sum2, mut count) = (0.0, 0.0, 0.0);
+        for _ in 0..100_000 {
+            s.step();
+            for c in 0..chains {
+                let v = s.potentials(c)[0];
+                sum += v;
+                sum2 += v * v;
+                count += 1.0;
+            }
+        }
+        let mean = sum / count;
+        let std = (sum2 / count - mean * mean).sqrt();
+        let fm = free_membrane(&n, -50.0, 3.0, (w, w));
+        println!(
+            "{:?}: simulated mean {mean} std {std}; formula {} {}",
+            n.synapse, fm.mean, fm.std
+        );
+        assert!((mean - fm.mean).abs() < 0.05);
+        assert!((std / fm.std - 1.0).abs() < 0.03);
     }
-    let mean = sum / count;
-    let std = (sum2 / count - mean * mean).sqrt();
-    let fm = free_membrane(&n, -50.0, 3.0, (0.001, 0.001));
-    println!("simulated mean {mean} std {std}; formula {} {}", fm.mean, fm.std);
-    assert!((mean - fm.mean).abs() < 0.05);
-    assert!((std / fm.std - 1.0).abs() < 0.03);
 }
 
 /// sbs's neuron, calibrated: α ≈ 0.83 mV in E_l units (design notes §3), close to the analytic
@@ -261,10 +270,48 @@ fn per_neuron_calibration_absorbs_threshold_mismatch() {
         let bm = BoltzmannMachine::random(5, 0.5, 1.0, &mut rng);
         let target = bm.exact_distribution();
         d_own.push(dkl_trace(&mut own.network(&bm, 32, seed), &target, 1000, &[50_000], 1.0)[0].1);
-        d_naive.push(dkl_trace(&mut naive.network(&bm, 32, seed), &target, 1000, &[50_000], 1.0)[0].1);
+        d_naive
+            .push(dkl_trace(&mut naive.network(&bm, 32, seed), &target, 1000, &[50_000], 1.0)[0].1);
     }
     println!("per-neuron calibration {d_own:?}, nominal calibration {d_naive:?}");
     for (o, n) in d_own.iter().zip(&d_naive) {
         assert!(n > &(3.0 * o), "mismatch should hurt the nominal translation: {o} vs {n}");
     }
+}
+
+/// Oscillating background as tempering (Korcsak-Gorzo et al. 2022): calibrated at the
+/// cool-phase rate (3 kHz) and driven by 3–9 kHz at 2 Hz, the network samples the target in the
+/// cool phase (D_KL like a constant background's) and a hotter, flatter distribution otherwise:
+/// all-phase samples are ≥ 4× worse.
+#[test]
+fn oscillating_background_samples_the_target_in_the_cool_phase() {
+    let tr = calibrated(0.1, true);
+    let bm = BoltzmannMachine::random(5, 0.5, 1.0, &mut SmallRng::seed_from_u64(0));
+    let target = bm.exact_distribution();
+    let osc = Translation {
+        noise: Noise::Sinusoidal {
+            rate: 6.0,
+            amplitude: 3.0,
+            frequency: 2.0,
+            phase: 0.0,
+            weight_exc: 0.001,
+            weight_inh: 0.001,
+        },
+        ..tr.clone()
+    };
+    let cool = |s: &LifSampler| s.rate_at(s.time()).expect("oscillating") < 3.3;
+    let (h_cool, kept) = record_where(&mut osc.network(&bm, 32, 2), 1000, 200_000, cool);
+    let (h_all, _) = record_where(&mut osc.network(&bm, 32, 2), 1000, 200_000, |_| true);
+    let (h_const, _) = record_where(&mut tr.network(&bm, 32, 2), 1000, 200_000, |_| true);
+    let (d_cool, d_all, d_const) = (
+        h_cool.dkl_from(&target, 1.0),
+        h_all.dkl_from(&target, 1.0),
+        h_const.dkl_from(&target, 1.0),
+    );
+    println!(
+        "cool phase {d_cool:.2e} ({kept} steps), all phases {d_all:.2e}, constant {d_const:.2e}"
+    );
+    assert!(kept > 20_000 && kept < 40_000, "the cool window is ~14 % of the cycle: {kept}");
+    assert!(d_cool < 2e-2 && d_cool < 2.0 * d_const);
+    assert!(d_all > 4.0 * d_cool);
 }

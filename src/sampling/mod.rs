@@ -37,4 +37,4 @@ pub use lif::{
 };
 pub use neural::{NeuralSampler, UpdateOrder};
 pub use quality::{StateHistogram, kl_divergence, marginal_kl_sum};
-pub use sampler::{Sampler, dkl_trace, log_spaced, mean_states, record};
+pub use sampler::{Sampler, dkl_trace, log_spaced, mean_states, record, record_where};

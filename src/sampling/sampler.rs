@@ -54,6 +54,32 @@ pub fn record<S: Sampler + ?Sized>(
     hist
 }
 
+/// Like [`record`] without checkpoints, but a step's states count only when `keep(sampler)` is
+/// true after it (e.g. the cool phase of an oscillating background). Returns the histogram and
+/// the number of steps kept.
+pub fn record_where<S: Sampler + ?Sized>(
+    sampler: &mut S,
+    burn_in: usize,
+    steps: usize,
+    mut keep: impl FnMut(&S) -> bool,
+) -> (StateHistogram, usize) {
+    for _ in 0..burn_in {
+        sampler.step();
+    }
+    let mut hist = StateHistogram::new(sampler.units());
+    let mut kept = 0;
+    for _ in 0..steps {
+        sampler.step();
+        if keep(sampler) {
+            kept += 1;
+            for c in 0..sampler.chains() {
+                hist.add(pack(sampler.state(c)), 1.0);
+            }
+        }
+    }
+    (hist, kept)
+}
+
 /// D_KL(p* ‖ p̂) after each number of recorded steps in `checkpoints` (ascending), p̂ from all
 /// chains together with `pseudo` counts per state. Returns `(steps, dkl)` pairs.
 pub fn dkl_trace<S: Sampler + ?Sized>(
