@@ -13,8 +13,8 @@ use rand::rngs::StdRng;
 use spikeburn::data::DatasetName;
 use spikeburn::io::weights;
 use spikeburn::train::sampling::{
-    SamplingLearner, build_sampling_rbm, complete_images, evaluate_exact, evaluate_sampling,
-    generate_per_class,
+    Occlusion, SamplingLearner, build_sampling_rbm, complete_images, evaluate_exact,
+    evaluate_sampling, generate_per_class,
 };
 use spikeburn::train::{ExperimentConfig, run_epochs};
 
@@ -67,7 +67,7 @@ fn wake_sleep_learns_to_classify_and_complete() {
     assert!((sampled.accuracy - exact.accuracy).abs() < 0.03, "sampling ≈ exact posterior");
     assert!(sampled.mean_spikes > 0.0 && sampled.mean_decision_time >= 1.0);
 
-    let c = complete_images(&rbm, &test, 50, 8, &cfg, &device);
+    let c = complete_images(&rbm, &test, 50, Occlusion::Bottom(8), 100, &cfg, &device);
     println!("completion error {:.3} (baseline {:.3})", c.error, c.baseline_error);
     assert!(c.error < 0.85 * c.baseline_error);
     // Occluded pixels start blank: a near-zero error would mean the truth leaked in.

@@ -15,7 +15,8 @@ use spikeburn::sampling::SamplingRbm;
 use spikeburn::sampling::{SampleConfig, run_sample};
 use spikeburn::train::run_dir::{RunDir, Summary, files};
 use spikeburn::train::sampling::{
-    build_sampling_rbm, complete_images, evaluate_exact, evaluate_sampling, generate_per_class,
+    Occlusion, build_sampling_rbm, complete_images, evaluate_exact, evaluate_sampling,
+    generate_per_class,
 };
 use spikeburn::train::surrogate::build_surrogate_network;
 use spikeburn::train::{
@@ -338,17 +339,21 @@ fn sampling_extras(
     let exact = evaluate_exact(rbm, &data.test, cfg.training.batch_size_eval, cfg, device);
     let side = (cfg.dataset.n_inputs() as f64).sqrt().round() as usize;
     let occluded = side / 2;
-    let c = complete_images(rbm, &data.test, COMPLETIONS, occluded, cfg, device);
-    let mut cells: Vec<Option<Vec<f64>>> = c.originals.iter().cloned().map(Some).collect();
-    cells.extend(c.originals.iter().map(|o| {
-        Some(
-            o.iter()
-                .enumerate()
-                .map(|(p, &v)| if p / side < side - occluded { v } else { 0.5 })
-                .collect(),
-        )
-    }));
-    cells.extend(c.completions.iter().cloned().map(Some));
+    let c = complete_images(
+        rbm,
+        &data.test,
+        COMPLETIONS,
+        Occlusion::Bottom(occluded),
+        cfg.sampling.readout_steps,
+        cfg,
+        device,
+    );
+    let cells: Vec<Option<Vec<f64>>> = [&c.originals, &c.occluded, &c.completions]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .map(Some)
+        .collect();
     let (w, h, px) = image::tile(&cells, side, COMPLETIONS, 4);
     image::write_gray_png(&run.file("completions.png"), w, h, &px)?;
     let generated = generate_per_class(rbm, cfg, device);

@@ -294,25 +294,63 @@ pub fn train_sampling(
     SamplingOutcome { rbm: learner.rbm, history, train_seconds }
 }
 
-/// Pattern completion on images: the bottom `occluded_rows` rows of each square image (and the
-/// label) are unknown, the rest is clamped; the sampler fills them in.
+/// Which pixels of a square image a completion hides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Occlusion {
+    /// The bottom `n` rows.
+    Bottom(usize),
+    /// The right `n` columns.
+    Right(usize),
+    /// Each pixel with probability `fraction` (a fixed pattern per image from `seed`).
+    Random {
+        /// Fraction hidden.
+        fraction: f64,
+        /// Seed of the pattern.
+        seed: u64,
+    },
+}
+
+impl Occlusion {
+    /// Hidden-pixel mask of image `i` (`true` = hidden), `[side²]`.
+    pub fn mask(&self, side: usize, i: usize) -> Vec<bool> {
+        match *self {
+            Occlusion::Bottom(n) => {
+                (0..side * side).map(|p| p / side >= side - n.min(side)).collect()
+            }
+            Occlusion::Right(n) => {
+                (0..side * side).map(|p| p % side >= side - n.min(side)).collect()
+            }
+            Occlusion::Random { fraction, seed } => {
+                use rand::RngExt;
+                let mut rng = StdRng::seed_from_u64(seed.wrapping_add(i as u64));
+                (0..side * side).map(|_| rng.random::<f64>() < fraction).collect()
+            }
+        }
+    }
+}
+
+/// Pattern completion on images: the occluded pixels (and the label) are unknown, the rest is
+/// clamped; the sampler fills them in.
 #[derive(Debug, Clone)]
 pub struct Completion {
-    /// Binarised originals, `[n, side²]`.
+    /// Binarised originals, `[n][side²]`.
     pub originals: Vec<Vec<f64>>,
+    /// The inputs the sampler saw: known pixels, 0.5 where hidden, `[n][side²]`.
+    pub occluded: Vec<Vec<f64>>,
     /// On-time fraction of every pixel in the completion (clamped pixels: their value).
     pub completions: Vec<Vec<f64>>,
     /// Fraction of occluded pixels whose completion (on-time > ½) differs from the original.
     pub error: f64,
     /// The same error for filling every occluded pixel with its most frequent training value
-    /// (the baseline a completion has to beat).
+    /// (the sign of its visible bias; the baseline a completion has to beat).
     pub baseline_error: f64,
-    /// Which label unit was on longest during the completion, per image (the label was not
-    /// given).
+    /// Which label unit was on longest during the completion, per image (`usize::MAX` on a
+    /// tie; the label was not given).
     pub inferred_labels: Vec<usize>,
 }
 
-/// Completes the first `n` images of `data` with the bottom `occluded_rows` rows hidden.
+/// Completes the first `n` images of `data` with the `occlusion` hidden, sampling for
+/// `readout-burn-in` + `steps` steps with refractory time `readout-tau`.
 ///
 /// # Panics
 /// If the images are not square.
@@ -320,7 +358,8 @@ pub fn complete_images(
     rbm: &SamplingRbm,
     data: &SpikeDataset,
     n: usize,
-    occluded_rows: usize,
+    occlusion: Occlusion,
+    steps: usize,
     cfg: &ExperimentConfig,
     device: &Device,
 ) -> Completion {
@@ -332,51 +371,50 @@ pub fn complete_images(
     let batch = data.subset(&(0..n).collect::<Vec<_>>());
     let (nv, nl) = (rbm.n_visible(), rbm.n_label);
     let pixels = binarize(&batch, s.binarize_threshold);
+    let masks: Vec<Vec<bool>> = (0..n).map(|i| occlusion.mask(side, i)).collect();
     let mut values = Vec::with_capacity(n * (nv + nl));
     let mut known = Vec::with_capacity(n * (nv + nl));
-    for i in 0..n {
-        let is_known = |p: usize| p / side < side - occluded_rows;
+    for (i, hidden) in masks.iter().enumerate() {
         // Occluded pixels start off: the sampler never sees their true values.
-        values.extend((0..nv).map(|p| if is_known(p) { pixels[i * nv + p] } else { 0.0 }));
+        values.extend((0..nv).map(|p| if hidden[p] { 0.0 } else { pixels[i * nv + p] }));
         values.extend(std::iter::repeat_n(0.0, nl));
-        known.extend((0..nv).map(|p| f64::from(u8::from(is_known(p)))));
+        known.extend(hidden.iter().map(|&h| if h { 0.0 } else { 1.0 }));
         known.extend(std::iter::repeat_n(0.0, nl));
     }
     let out = to_vec_f64(rbm.complete(
         to_tensor(values, [n, nv + nl], device),
-        to_tensor(known.clone(), [n, nv + nl], device),
+        to_tensor(known, [n, nv + nl], device),
         s.readout_tau,
         s.readout_burn_in,
-        s.readout_steps,
+        steps,
     ));
-    // Baseline: the most frequent value of each pixel over the visible-bias log-odds (> 0 ⇔ on
-    // more often than off in the training data).
     let bias = to_vec_f64(rbm.visible_bias.val());
     let (mut wrong, mut wrong_base, mut hidden_px) = (0usize, 0usize, 0usize);
-    let mut completions = Vec::with_capacity(n);
-    let mut originals = Vec::with_capacity(n);
-    let mut inferred_labels = Vec::with_capacity(n);
-    for i in 0..n {
+    let mut c = Completion {
+        originals: Vec::with_capacity(n),
+        occluded: Vec::with_capacity(n),
+        completions: Vec::with_capacity(n),
+        error: 0.0,
+        baseline_error: 0.0,
+        inferred_labels: Vec::with_capacity(n),
+    };
+    for (i, hidden) in masks.iter().enumerate() {
         let row = &out[i * (nv + nl)..(i + 1) * (nv + nl)];
-        for p in 0..nv {
-            if known[i * (nv + nl) + p] == 0.0 {
-                hidden_px += 1;
-                let truth = pixels[i * nv + p] > 0.5;
-                wrong += usize::from((row[p] > 0.5) != truth);
-                wrong_base += usize::from((bias[p] > 0.0) != truth);
-            }
+        let original = &pixels[i * nv..(i + 1) * nv];
+        for p in (0..nv).filter(|&p| hidden[p]) {
+            hidden_px += 1;
+            let truth = original[p] > 0.5;
+            wrong += usize::from((row[p] > 0.5) != truth);
+            wrong_base += usize::from((bias[p] > 0.0) != truth);
         }
-        completions.push(row[..nv].to_vec());
-        originals.push(pixels[i * nv..(i + 1) * nv].to_vec());
-        inferred_labels.push(unique_argmax(&row[nv..]).unwrap_or(usize::MAX));
+        c.completions.push(row[..nv].to_vec());
+        c.originals.push(original.to_vec());
+        c.occluded.push((0..nv).map(|p| if hidden[p] { 0.5 } else { original[p] }).collect());
+        c.inferred_labels.push(unique_argmax(&row[nv..]).unwrap_or(usize::MAX));
     }
-    Completion {
-        originals,
-        completions,
-        error: wrong as f64 / hidden_px.max(1) as f64,
-        baseline_error: wrong_base as f64 / hidden_px.max(1) as f64,
-        inferred_labels,
-    }
+    c.error = wrong as f64 / hidden_px.max(1) as f64;
+    c.baseline_error = wrong_base as f64 / hidden_px.max(1) as f64;
+    c
 }
 
 /// Generation: the label unit of each class is clamped on (the others off) and the pixels
