@@ -21,7 +21,7 @@ const COLOURS: [&str; 8] =
 
 /// Renders a log–log chart of `series` as an SVG document.
 pub fn log_log_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
-    let (w, h, left, right, top, bottom) = (760.0, 480.0, 80.0, 210.0, 40.0, 60.0);
+    let (w, h, left, right, top, bottom) = (860.0, 480.0, 80.0, 260.0, 40.0, 60.0);
     let pts = || series.iter().flat_map(|s| s.points.iter()).filter(|(x, y)| *x > 0.0 && *y > 0.0);
     let decade = |v: f64, up: bool| if up { v.log10().ceil() } else { v.log10().floor() };
     let (x0, x1) = (
