@@ -61,6 +61,9 @@ struct SampleCmd {
     /// Override the number of chains.
     #[arg(long)]
     chains: Option<usize>,
+    /// Override the standard deviation of the random couplings (machine.w-std).
+    #[arg(long)]
+    w_std: Option<f64>,
     /// Run folder (default: a fresh folder under runs/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -79,6 +82,9 @@ fn run_sample_cmd(cmd: &SampleCmd) -> Result<()> {
     }
     if let Some(c) = cmd.chains {
         cfg.sampler.chains = c;
+    }
+    if let Some(w) = cmd.w_std {
+        cfg.machine.w_std = w;
     }
     cfg.validate()?;
     let run = RunDir::create(cmd.out.as_deref(), &cfg.name)?;
