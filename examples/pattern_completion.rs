@@ -27,8 +27,8 @@ fn arg(name: &str) -> Option<String> {
 fn main() -> anyhow::Result<()> {
     let config = arg("--config").unwrap_or_else(|| "models/mnist16-sampling.toml".into());
     let cfg = ExperimentConfig::from_file(config.as_ref())?;
-    let checkpoint =
-        arg("--checkpoint").ok_or_else(|| anyhow::anyhow!("give --checkpoint (spikeburn train)"))?;
+    let checkpoint = arg("--checkpoint")
+        .ok_or_else(|| anyhow::anyhow!("give --checkpoint (spikeburn train)"))?;
     let data_dir = arg("--data-dir")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("SPIKEBURN_DATA").map(PathBuf::from));
@@ -59,7 +59,8 @@ fn main() -> anyhow::Result<()> {
             let c = complete_images(&rbm, &data.test, 500, occlusion, steps, &cfg, &device);
             baseline = c.baseline_error;
             line += &format!(" {:.1} % |", 100.0 * c.error);
-            labels = c.inferred_labels.iter().zip(&data.test.labels).filter(|(a, b)| a == b).count();
+            labels =
+                c.inferred_labels.iter().zip(&data.test.labels).filter(|(a, b)| a == b).count();
         }
         println!("| {name} | {:.1} % |{line} {labels}/500 |", 100.0 * baseline);
         let c = complete_images(&rbm, &data.test, images, occlusion, 1000, &cfg, &device);

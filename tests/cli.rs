@@ -242,3 +242,61 @@ fn sample_writes_dkl_and_rates() {
     let e = failed(bin().args(["sample", "--config"]).arg(&bad).output().unwrap());
     assert!(e.contains("nope.json"), "{e}");
 }
+
+/// The MNIST sampling classifier from the CLI (1 epoch, short readout): the run folder has the
+/// checkpoint, summary, completions and generated digits; eval from the checkpoint reproduces
+/// the sampled test accuracy exactly. Needs the MNIST files (skipped without them, except
+/// under CI).
+#[test]
+fn sampling_classifier_train_then_eval() {
+    let data = std::env::var_os("SPIKEBURN_DATA")
+        .map(PathBuf::from)
+        .or_else(|| Some(Path::new("../shared/datasets").to_path_buf()))
+        .filter(|d| d.join("mnist").is_dir());
+    let Some(data) = data else {
+        assert!(std::env::var_os("CI").is_none(), "CI must provide the MNIST files");
+        eprintln!("skipped: no MNIST data");
+        return;
+    };
+    let cfg = std::fs::read_to_string("models/mnist16-sampling.toml")
+        .unwrap()
+        .replace("readout-steps = 400", "readout-steps = 40")
+        .replace("readout-burn-in = 50", "readout-burn-in = 10");
+    let cfg_path = tmp("sampling.toml");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let run = tmp("run-sampling");
+    let text = ok(bin()
+        .args(["train", "--epochs", "1", "--data-dir"])
+        .arg(&data)
+        .arg("--config")
+        .arg(&cfg_path)
+        .arg("--out")
+        .arg(&run)
+        .output()
+        .unwrap());
+    assert!(text.contains("exact label posterior"), "{text}");
+    for f in ["config.toml", "metrics.csv", "model.bpk", "summary.json", "sampling.json"] {
+        assert!(run.join(f).is_file(), "run folder lacks {f}");
+    }
+    for f in ["completions.png", "generated.png"] {
+        let bytes = std::fs::read(run.join(f)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{f} is not a PNG");
+    }
+    let s = summary(&run.join("summary.json"));
+    assert_eq!(s["method"], "sampling");
+    let acc = s["test_accuracy"].as_f64().unwrap();
+    assert!(acc > 0.7, "one epoch should classify: {acc}");
+    let eval = tmp("eval-sampling");
+    ok(bin()
+        .args(["eval", "--data-dir"])
+        .arg(&data)
+        .arg("--config")
+        .arg(run.join("config.toml"))
+        .arg("--checkpoint")
+        .arg(run.join("model.bpk"))
+        .arg("--out")
+        .arg(&eval)
+        .output()
+        .unwrap());
+    assert_eq!(summary(&eval.join("summary.json"))["test_accuracy"].as_f64().unwrap(), acc);
+}

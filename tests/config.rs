@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use spikeburn::sampling::SampleConfig;
 use spikeburn::train::{ConfigError, ExperimentConfig};
 use spikeburn::ttfs::TauRatio;
 
@@ -113,11 +114,78 @@ fn shipped_model_files_load() {
         [(4, 120), (120, 3)]
     );
     assert!(layers[0].spiking && !layers[1].spiking, "max-membrane readout: LI outputs");
+    let sampling = ExperimentConfig::from_file(Path::new("models/mnist16-sampling.toml")).unwrap();
+    assert_eq!(sampling.method, spikeburn::train::Method::Sampling);
+    assert_eq!(sampling.network.hidden, vec![500]);
+    // Every model file loads: `boltzmann-*` are `spikeburn sample` configs, the rest training
+    // configs.
+    let mut samplers = 0;
     for entry in std::fs::read_dir("models").unwrap() {
         let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("boltzmann-") && name.ends_with(".toml") {
+            SampleConfig::from_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            samplers += 1;
+        } else if name.ends_with(".toml") {
             ExperimentConfig::from_file(&path)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         }
     }
+    assert!(samplers >= 3);
+}
+
+#[test]
+fn sampling_method_rules() {
+    let m = "method = \"sampling\"\ndataset = \"mnist16\"\n";
+    assert!(parse(&format!("{m}[network]\nhidden = [50]")).is_ok());
+    invalid("method = \"sampling\"", "image dataset");
+    invalid(
+        &format!(
+            "{m}[network]\nhidden = [50, 50]\nweight-init = [[0.0, 1.0], [0.0, 1.0], [0.0, 1.0]]\n[training]\nmax-missing = [0.3, 0.3, 0.0]"
+        ),
+        "one hidden layer",
+    );
+    invalid(&format!("{m}[sampling]\ntau = 0"), "sampling.tau");
+    invalid(&format!("{m}[sampling]\nsleep-steps = 0"), "sleep-steps");
+    invalid(&format!("{m}[sampling]\nreadout-steps = 0"), "readout-steps");
+    invalid(&format!("{m}[sampling]\nmomentum = 1.0"), "momentum");
+    invalid(&format!("{m}[sampling]\nbinarize-threshold = 1.0"), "binarize-threshold");
+    invalid(&format!("{m}[sampling]\ntemperature = 1.0"), "unknown field");
+}
+
+fn invalid_sample(text: &str, needle: &str) {
+    match SampleConfig::from_toml_str(text, "sample.toml") {
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(msg.contains(needle), "error {msg:?} does not mention {needle:?}");
+        }
+        Ok(_) => panic!("accepted invalid sample config:\n{text}"),
+    }
+}
+
+#[test]
+fn sample_config_rules() {
+    assert_eq!(SampleConfig::from_toml_str("", "x").unwrap(), SampleConfig::default());
+    let cfg = SampleConfig::from_toml_str("[lif]\nnoise = { kind = \"sinusoidal\", rate = 6.0, amplitude = 3.0, frequency = 2.0, phase = 0.0, weight-exc = 0.001, weight-inh = 0.001 }", "x").unwrap();
+    assert_eq!(SampleConfig::from_toml_str(&cfg.to_toml(), "x").unwrap(), cfg);
+    invalid_sample("[machine]\nunits = 0", "machine.units");
+    invalid_sample("[machine]\nunits = 21", "machine.units");
+    invalid_sample("[machine]\nw-std = -1.0", "w-std");
+    invalid_sample("[sampler]\nchains = 0", "sampler.chains");
+    invalid_sample("[sampler]\ntau = 0", "sampler.tau");
+    invalid_sample("[sampler]\nkind = \"gibbs\"\norder = \"synchronous\"", "synchronous Gibbs");
+    invalid_sample("[sampler]\npseudo-count = -1.0", "pseudo-count");
+    invalid_sample("[lif]\ndt = 0.2", "lif.dt");
+    invalid_sample("[lif.neuron]\ntau-ref = 0.01", "tau-ref");
+    invalid_sample("[lif]\ncalibration-points = 2", "calibration-points");
+    invalid_sample(
+        "[lif]\nnoise = { kind = \"sinusoidal\", rate = 1.0, amplitude = 3.0, frequency = 2.0, phase = 0.0, weight-exc = 0.001, weight-inh = 0.001 }",
+        "amplitude",
+    );
+    invalid_sample(
+        "[learning]\nquantisation = { weight-bits = 1, weight-max = 1.0 }",
+        "weight-bits",
+    );
+    invalid_sample("[lif]\nnoise = { kind = \"poisson\", rate = 3.0 }", "missing field");
+    invalid_sample("[sampler]\nsteps = 10\nburnin = 3", "unknown field");
 }
