@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use spikeburn::io::{image, weights};
+use spikeburn::io::weights;
 use spikeburn::train::ExperimentConfig;
 use spikeburn::train::sampling::{Occlusion, build_sampling_rbm, complete_images};
 
@@ -64,15 +64,8 @@ fn main() -> anyhow::Result<()> {
         }
         println!("| {name} | {:.1} % |{line} {labels}/500 |", 100.0 * baseline);
         let c = complete_images(&rbm, &data.test, images, occlusion, 1000, &cfg, &device);
-        let cells: Vec<Option<Vec<f64>>> = [&c.originals, &c.occluded, &c.completions]
-            .into_iter()
-            .flatten()
-            .cloned()
-            .map(Some)
-            .collect();
-        let (w, h, px) = image::tile(&cells, side, images, 4);
         let path = out.join(format!("completion-{name}.png"));
-        image::write_gray_png(&path, w, h, &px)?;
+        c.write_png(&path)?;
     }
     println!("images in {}", out.display());
     Ok(())

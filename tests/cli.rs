@@ -2,6 +2,8 @@
 //! test accuracy from the checkpoint and from the reference-layout weights, `--save-outputs`
 //! writes the spike times, and user errors exit 1 with a message naming what was wrong.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -249,12 +251,7 @@ fn sample_writes_dkl_and_rates() {
 /// under CI).
 #[test]
 fn sampling_classifier_train_then_eval() {
-    let data = std::env::var_os("SPIKEBURN_DATA")
-        .map(PathBuf::from)
-        .or_else(|| Some(Path::new("../shared/datasets").to_path_buf()))
-        .filter(|d| d.join("mnist").is_dir());
-    let Some(data) = data else {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide the MNIST files");
+    let Some(data) = common::real_data_dir() else {
         eprintln!("skipped: no MNIST data");
         return;
     };

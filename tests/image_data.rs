@@ -6,6 +6,9 @@
 //! the repository;
 //! under CI (`CI` set) its absence is a failure.
 
+mod common;
+use common::real_data_dir;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -163,19 +166,6 @@ fn encoding_16x16_inverts_and_silences_black() {
             assert!((0.15..2.0).contains(t));
         }
     }
-}
-
-fn real_data_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("SPIKEBURN_DATA").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets")),
-    ];
-    let found = candidates.into_iter().flatten().find(|d| d.join("mnist").is_dir());
-    if found.is_none() && std::env::var_os("CI").is_some() {
-        panic!("CI must provide the datasets: set SPIKEBURN_DATA or place ../shared/datasets");
-    }
-    found
 }
 
 #[test]

@@ -226,14 +226,8 @@ fn ensemble_noise_drives_the_network() {
 fn per_neuron_calibration_absorbs_threshold_mismatch() {
     let nominal = LifSamplingNeuron::default();
     let shifts = [-0.6, -0.3, 0.0, 0.3, 0.6];
-    let neurons: Vec<LifSamplingNeuron> = shifts
-        .iter()
-        .map(|d| LifSamplingNeuron {
-            v_th: nominal.v_th + d,
-            v_reset: nominal.v_reset + d,
-            ..nominal.clone()
-        })
-        .collect();
+    let neurons: Vec<LifSamplingNeuron> =
+        shifts.iter().map(|&d| nominal.with_threshold_shift(d)).collect();
     let noise = Noise::default();
     let sweep = CalibrationSweep {
         duration: 5000.0,

@@ -5,7 +5,10 @@
 //! Needs the MNIST IDX files (SPIKEBURN_DATA, `datasets/` or `../shared/datasets`); under CI
 //! their absence is a failure.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::real_data_dir;
+
+use std::path::Path;
 
 use burn::tensor::Device;
 use rand::SeedableRng;
@@ -17,19 +20,6 @@ use spikeburn::train::sampling::{
     evaluate_sampling, generate_per_class,
 };
 use spikeburn::train::{ExperimentConfig, run_epochs};
-
-fn real_data_dir() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("SPIKEBURN_DATA").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets")),
-    ];
-    let found = candidates.into_iter().flatten().find(|d| d.join("mnist").is_dir());
-    if found.is_none() && std::env::var_os("CI").is_some() {
-        panic!("CI must provide the datasets: set SPIKEBURN_DATA or place ../shared/datasets");
-    }
-    found
-}
 
 #[test]
 fn wake_sleep_learns_to_classify_and_complete() {

@@ -142,14 +142,8 @@ fn importance_weighted_learning_uses_hidden_units() {
 #[test]
 fn training_in_the_loop_recovers_from_mismatch() {
     let nominal = LifSamplingNeuron::default();
-    let neurons: Vec<LifSamplingNeuron> = [-0.6, -0.3, 0.0, 0.3, 0.6]
-        .iter()
-        .map(|d| LifSamplingNeuron {
-            v_th: nominal.v_th + d,
-            v_reset: nominal.v_reset + d,
-            ..nominal.clone()
-        })
-        .collect();
+    let neurons: Vec<LifSamplingNeuron> =
+        [-0.6, -0.3, 0.0, 0.3, 0.6].iter().map(|&d| nominal.with_threshold_shift(d)).collect();
     let mut tr = lif_translation(5);
     tr.neurons = neurons;
     let mut rng = SmallRng::seed_from_u64(2000);

@@ -354,14 +354,7 @@ fn sampling_extras(
         cfg,
         device,
     );
-    let cells: Vec<Option<Vec<f64>>> = [&c.originals, &c.occluded, &c.completions]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .map(Some)
-        .collect();
-    let (w, h, px) = image::tile(&cells, side, COMPLETIONS, 4);
-    image::write_gray_png(&run.file("completions.png"), w, h, &px)?;
+    c.write_png(&run.file("completions.png"))?;
     let generated = generate_per_class(rbm, cfg, device);
     let cells: Vec<Option<Vec<f64>>> = generated.into_iter().map(Some).collect();
     let (w, h, px) = image::tile(&cells, side, cells.len(), 4);

@@ -18,6 +18,7 @@ use super::neural::{NeuralSampler, UpdateOrder};
 use super::quality::{integrated_autocorrelation_time, marginal_kl_sum};
 use super::sampler::{Sampler, log_spaced, record};
 use crate::train::ConfigError;
+use crate::train::config::{parse_toml, read_config_file};
 
 /// Which dynamics sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -194,8 +195,7 @@ impl SampleConfig {
     /// # Errors
     /// [`ConfigError::Parse`] naming `origin`, or [`ConfigError::Invalid`].
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let cfg: Self = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
+        let cfg: Self = parse_toml(text, origin)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -205,9 +205,7 @@ impl SampleConfig {
     /// # Errors
     /// [`ConfigError`] naming the path.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        Self::from_toml_str(&text, &path.display().to_string())
+        Self::from_toml_str(&read_config_file(path)?, &path.display().to_string())
     }
 
     /// Every field as TOML.

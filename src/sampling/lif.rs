@@ -80,6 +80,12 @@ impl Default for LifSamplingNeuron {
 }
 
 impl LifSamplingNeuron {
+    /// A copy whose threshold and reset are shifted by `delta` mV: fixed-pattern threshold
+    /// mismatch of an analog chip.
+    pub fn with_threshold_shift(&self, delta: f64) -> Self {
+        Self { v_th: self.v_th + delta, v_reset: self.v_reset + delta, ..self.clone() }
+    }
+
     /// Leak conductance g_l = C_m/τ_m, µS.
     pub fn g_l(&self) -> f64 {
         self.c_m / self.tau_m

@@ -170,48 +170,32 @@ fn propagate(u: &mut [f64], w: &[f64], k: usize, j: usize, on: bool) {
 }
 
 impl Chain {
+    /// Updates unit `j` from its current potential; returns whether its state changed.
+    fn update(&mut self, j: usize, tau: u32, log_tau: f64) -> bool {
+        let u = self.u[j];
+        update_unit(&mut self.zeta[j], &mut self.z[j], u, tau, log_tau, &mut self.rng)
+    }
+
     fn step(&mut self, bm: &BoltzmannMachine, tau: u32, log_tau: f64, order: UpdateOrder) {
         let k = bm.units();
-        match order {
-            UpdateOrder::RandomScan | UpdateOrder::Sequential => {
-                if order == UpdateOrder::RandomScan {
-                    self.order.shuffle(&mut self.rng);
-                }
-                for idx in 0..k {
-                    let j = self.order[idx];
-                    let u = self.u[j];
-                    if update_unit(
-                        &mut self.zeta[j],
-                        &mut self.z[j],
-                        u,
-                        tau,
-                        log_tau,
-                        &mut self.rng,
-                    ) {
-                        propagate(&mut self.u, &bm.w, k, j, self.z[j] == 1);
-                    }
-                }
-            }
-            UpdateOrder::Synchronous => {
-                self.changed.clear();
-                for j in 0..k {
-                    let u = self.u[j];
-                    if update_unit(
-                        &mut self.zeta[j],
-                        &mut self.z[j],
-                        u,
-                        tau,
-                        log_tau,
-                        &mut self.rng,
-                    ) {
-                        self.changed.push(j);
-                    }
-                }
-                for idx in 0..self.changed.len() {
-                    let j = self.changed[idx];
+        if order == UpdateOrder::RandomScan {
+            self.order.shuffle(&mut self.rng);
+        }
+        self.changed.clear();
+        for idx in 0..k {
+            let j = if order == UpdateOrder::RandomScan { self.order[idx] } else { idx };
+            if self.update(j, tau, log_tau) {
+                if order == UpdateOrder::Synchronous {
+                    // Later units of this step still see the old state.
+                    self.changed.push(j);
+                } else {
                     propagate(&mut self.u, &bm.w, k, j, self.z[j] == 1);
                 }
             }
+        }
+        for idx in 0..self.changed.len() {
+            let j = self.changed[idx];
+            propagate(&mut self.u, &bm.w, k, j, self.z[j] == 1);
         }
     }
 

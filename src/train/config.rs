@@ -368,14 +368,35 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Parses a TOML document into any config type (missing fields take their defaults where the
+/// type says `serde(default)`; unknown keys are errors where it says `deny_unknown_fields`).
+///
+/// # Errors
+/// [`ConfigError::Parse`] naming `origin`.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    origin: &str,
+) -> Result<T, ConfigError> {
+    toml::from_str(text)
+        .map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })
+}
+
+/// Reads a config file's text.
+///
+/// # Errors
+/// [`ConfigError::Read`] naming the path.
+pub fn read_config_file(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })
+}
+
 impl ExperimentConfig {
     /// Parse a TOML document (missing fields take their defaults; unknown keys are errors).
     ///
     /// # Errors
     /// [`ConfigError::Parse`] naming `origin`, or [`ConfigError::Invalid`].
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let cfg: Self = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
+        let cfg: Self = parse_toml(text, origin)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -385,9 +406,7 @@ impl ExperimentConfig {
     /// # Errors
     /// [`ConfigError`] naming the path.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        Self::from_toml_str(&text, &path.display().to_string())
+        Self::from_toml_str(&read_config_file(path)?, &path.display().to_string())
     }
 
     /// The resolved configuration as TOML (every field written out).

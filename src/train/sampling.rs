@@ -195,6 +195,26 @@ impl Learner for SamplingLearner<'_> {
     }
 }
 
+/// The batches of `data` with their binarised pixel tensors `[batch, n_inputs]` and the exact
+/// posterior's cross-entropy summed over the batch.
+fn binarized_batches<'d>(
+    rbm: &'d SamplingRbm,
+    data: &'d SpikeDataset,
+    batch_size: usize,
+    cfg: &'d ExperimentConfig,
+    device: &'d Device,
+) -> impl Iterator<Item = (SpikeDataset, Tensor<2>, f64)> + 'd {
+    let indices: Vec<usize> = (0..data.len()).collect();
+    let chunks: Vec<Vec<usize>> = indices.chunks(batch_size).map(<[usize]>::to_vec).collect();
+    chunks.into_iter().map(move |chunk| {
+        let batch = data.subset(&chunk);
+        let pixels = binarize(&batch, cfg.sampling.binarize_threshold);
+        let v = to_tensor(pixels, [chunk.len(), batch.n_inputs], device);
+        let (ce, _) = exact_posterior(rbm, v.clone(), &batch.labels);
+        (batch, v, ce * chunk.len() as f64)
+    })
+}
+
 /// Accuracy and cross-entropy of the exact label posterior p(label | image) (one-hot labels,
 /// hidden units summed out). No spikes are simulated: `mean_spikes` and `mean_decision_time`
 /// are 0.
@@ -206,16 +226,8 @@ pub fn evaluate_exact(
     device: &Device,
 ) -> Evaluation {
     let mut tally = Tally::default();
-    let indices: Vec<usize> = (0..data.len()).collect();
-    for chunk in indices.chunks(batch_size) {
-        let batch = data.subset(chunk);
-        let v = to_tensor(
-            binarize(&batch, cfg.sampling.binarize_threshold),
-            [chunk.len(), batch.n_inputs],
-            device,
-        );
-        let (ce, _) = exact_posterior(rbm, v.clone(), &batch.labels);
-        tally.loss += ce * chunk.len() as f64;
+    for (batch, v, ce) in binarized_batches(rbm, data, batch_size, cfg, device) {
+        tally.loss += ce;
         let lp = to_vec_f64(rbm.label_log_probs(v));
         let k = rbm.n_label;
         for (b, &l) in batch.labels.iter().enumerate() {
@@ -243,13 +255,9 @@ pub fn evaluate_sampling(
     device.seed(cfg.seed ^ 0x5A3F);
     let mut tally = Tally::default();
     let k = rbm.n_label;
-    let indices: Vec<usize> = (0..data.len()).collect();
-    for chunk in indices.chunks(batch_size) {
-        let batch = data.subset(chunk);
-        let b = chunk.len();
-        let v = to_tensor(binarize(&batch, s.binarize_threshold), [b, batch.n_inputs], device);
-        let (ce, _) = exact_posterior(rbm, v.clone(), &batch.labels);
-        tally.loss += ce * b as f64;
+    for (batch, v, ce) in binarized_batches(rbm, data, batch_size, cfg, device) {
+        tally.loss += ce;
+        let b = batch.len();
         let (running, hidden_on) =
             rbm.sample_labels(v, s.readout_tau, s.readout_burn_in, s.readout_steps);
         let last = running.last().expect("readout-steps ≥ 1").clone();
@@ -347,6 +355,25 @@ pub struct Completion {
     /// Which label unit was on longest during the completion, per image (`usize::MAX` on a
     /// tie; the label was not given).
     pub inferred_labels: Vec<usize>,
+}
+
+impl Completion {
+    /// Writes the completion as a PNG: a row of originals, a row of what the sampler saw
+    /// (hidden pixels gray), a row of completions (on-time), each image scaled up 4×.
+    ///
+    /// # Errors
+    /// [`crate::io::IoError`] naming the file.
+    pub fn write_png(&self, path: &std::path::Path) -> Result<(), crate::io::IoError> {
+        let side = self.originals.first().map_or(0, |o| (o.len() as f64).sqrt().round() as usize);
+        let cells: Vec<Option<Vec<f64>>> = [&self.originals, &self.occluded, &self.completions]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .map(Some)
+            .collect();
+        let (w, h, px) = crate::io::image::tile(&cells, side, self.originals.len().max(1), 4);
+        crate::io::image::write_gray_png(path, w, h, &px)
+    }
 }
 
 /// Completes the first `n` images of `data` with the `occlusion` hidden, sampling for

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
@@ -90,4 +91,20 @@ pub fn random_problem(
 
 pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
+}
+
+/// The folder with the downloaded datasets (`DIR/mnist/`): `SPIKEBURN_DATA`, then `datasets/`,
+/// then `../shared/datasets` beside the repository. `None` if none has MNIST; under CI (`CI`
+/// set) that is a failure.
+pub fn real_data_dir() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("SPIKEBURN_DATA").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets")),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets")),
+    ];
+    let found = candidates.into_iter().flatten().find(|d| d.join("mnist").is_dir());
+    if found.is_none() && std::env::var_os("CI").is_some() {
+        panic!("CI must provide the datasets: set SPIKEBURN_DATA or place ../shared/datasets");
+    }
+    found
 }
