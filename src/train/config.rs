@@ -93,9 +93,9 @@ pub struct ExperimentConfig {
 
 /// The sampling method: neural sampling, wake–sleep learning, readout by sampling.
 ///
-/// Learning (per batch, persistent contrastive divergence): *wake*: clamp pixels and the
-/// one-hot label, sample the hidden units for `wake-steps` steps; *sleep*: advance
-/// `fantasy-chains` free-running chains by `sleep-steps` sweeps; ΔW = η(⟨[v,l] hᵀ⟩_wake −
+/// Learning (per batch): *wake*: clamp pixels and the one-hot label, sample the hidden units
+/// for `wake-steps` steps; *sleep*: advance `fantasy-chains` persistent free-running chains
+/// (PCD) or chains started at the batch's data (CD-k) by `sleep-steps` sweeps; ΔW = η(⟨[v,l] hᵀ⟩_wake −
 /// ⟨[v,l] hᵀ⟩_sleep) − η·weight-decay·W (biases alike, without decay), with momentum. States are
 /// the neural sampler's on-states (time-averaged over each phase), not probabilities.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,7 +107,10 @@ pub struct SamplingConfig {
     pub wake_steps: usize,
     /// Sleep-phase sweeps of the fantasy chains per batch.
     pub sleep_steps: usize,
-    /// Persistent free-running chains.
+    /// Where the sleep phase starts: `persistent` chains carried across batches (PCD) or the
+    /// batch's `data` itself (CD-k, k = `sleep-steps`).
+    pub sleep_chains: SleepChains,
+    /// Persistent free-running chains (with `sleep-chains = "persistent"`).
     pub fantasy_chains: usize,
     /// Momentum of the parameter updates.
     pub momentum: f64,
@@ -125,12 +128,23 @@ pub struct SamplingConfig {
     pub readout_tau: u32,
 }
 
+/// Where the sleep (model) phase of wake–sleep learning starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SleepChains {
+    /// Persistent contrastive divergence: free-running chains carried across batches.
+    Persistent,
+    /// Contrastive divergence CD-k: the batch's data, advanced k sweeps.
+    Data,
+}
+
 impl Default for SamplingConfig {
     fn default() -> Self {
         Self {
             tau: 1,
             wake_steps: 1,
             sleep_steps: 1,
+            sleep_chains: SleepChains::Persistent,
             fantasy_chains: 100,
             momentum: 0.5,
             weight_decay: 2e-4,

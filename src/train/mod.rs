@@ -8,7 +8,7 @@ pub mod surrogate;
 pub mod trainer;
 
 pub use config::{
-    ConfigError, ExperimentConfig, Method, Precision, SamplingConfig, SurrogateConfig,
+    ConfigError, ExperimentConfig, Method, Precision, SamplingConfig, SleepChains, SurrogateConfig,
 };
 pub use run::{RunResult, TrainedNetwork, train_and_test};
 pub use surrogate::{SurrogateLearner, SurrogateOutcome, evaluate_surrogate, train_surrogate};

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::config::ExperimentConfig;
+use super::config::{ExperimentConfig, SleepChains};
 use super::trainer::{
     EpochMetrics, Evaluation, Learner, StepOutcome, Tally, TrainEvent, run_epochs,
 };
@@ -156,10 +156,16 @@ impl Learner for SamplingLearner<'_> {
         }
         let h_data = h_sum / s.wake_steps as f64;
         let pos_w = vl.clone().transpose().matmul(h_data.clone()) / b as f64;
-        let pos_v: Tensor<1> = vl.mean_dim(0).squeeze_dim(0);
+        let pos_v: Tensor<1> = vl.clone().mean_dim(0).squeeze_dim(0);
         let pos_h: Tensor<1> = h_data.mean_dim(0).squeeze_dim(0);
-        // Sleep: persistent chains, time-averaged joint states.
-        let (mut fv, mut fh) = self.fantasy.clone();
+        // Sleep: persistent chains or the data (CD-k), time-averaged joint states.
+        let persistent = s.sleep_chains == SleepChains::Persistent;
+        let (mut fv, mut fh) = if persistent {
+            self.fantasy.clone()
+        } else {
+            (LayerState::from_states(vl.clone()), LayerState::off(b, self.rbm.n_hidden(), d))
+        };
+        let chains = if persistent { s.fantasy_chains } else { b };
         let (nvl, nh) = (self.rbm.n_visible_label(), self.rbm.n_hidden());
         let mut neg_w = Tensor::zeros([nvl, nh], d);
         let mut neg_v = Tensor::zeros([nvl], d);
@@ -170,8 +176,10 @@ impl Learner for SamplingLearner<'_> {
             neg_v = neg_v + fv.z.clone().sum_dim(0).squeeze_dim(0);
             neg_h = neg_h + fh.z.clone().sum_dim(0).squeeze_dim(0);
         }
-        self.fantasy = (fv, fh);
-        let n = (s.sleep_steps * s.fantasy_chains) as f64;
+        if persistent {
+            self.fantasy = (fv, fh);
+        }
+        let n = (s.sleep_steps * chains) as f64;
         let w = self.rbm.weights.val();
         let grad_w = pos_w - neg_w / n - w.clone() * s.weight_decay;
         let grad_v = pos_v - neg_v / n;
@@ -476,4 +484,69 @@ pub fn generate_per_class(
         s.readout_steps,
     ));
     (0..nl).map(|c| out[c * (nv + nl)..c * (nv + nl) + nv].to_vec()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DatasetName;
+    use crate::train::config::Method;
+    use rand::RngExt;
+
+    /// Ten random 16×16 prototypes; samples flip each pixel with probability 5 %. Pixels are
+    /// encoded as the latency code does (on: t = 0.15, off: silent).
+    fn prototypes(n: usize, seed: u64) -> SpikeDataset {
+        let mut rng = StdRng::seed_from_u64(1);
+        let protos: Vec<Vec<bool>> =
+            (0..10).map(|_| (0..256).map(|_| rng.random_bool(0.3)).collect()).collect();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut times = Vec::with_capacity(n * 256);
+        let mut labels = Vec::with_capacity(n);
+        for i in 0..n {
+            let l = i % 10;
+            labels.push(l);
+            times.extend(
+                protos[l].iter().map(
+                    |&on| {
+                        if on ^ rng.random_bool(0.05) { 0.15 } else { f64::INFINITY }
+                    },
+                ),
+            );
+        }
+        SpikeDataset { n_inputs: 256, times, labels }
+    }
+
+    /// Both sleep-phase variants (PCD and CD-1) learn the prototypes: the exact label posterior
+    /// and the sampled readout classify held-out noisy samples.
+    #[test]
+    fn pcd_and_cd1_learn_prototypes() {
+        let device = Device::default();
+        let (train, test) = (prototypes(2000, 2), prototypes(300, 3));
+        for chains in [SleepChains::Persistent, SleepChains::Data] {
+            let mut cfg = ExperimentConfig {
+                method: Method::Sampling,
+                dataset: DatasetName::Mnist16,
+                ..Default::default()
+            };
+            cfg.network.hidden = vec![40];
+            cfg.training.epochs = 2;
+            cfg.training.batch_size = 50;
+            cfg.training.learning_rate = 0.05;
+            cfg.sampling.sleep_chains = chains;
+            cfg.sampling.readout_steps = 50;
+            cfg.validate().expect("valid");
+            let mut rng = StdRng::seed_from_u64(0);
+            let mut learner = SamplingLearner::new(&cfg, Some(&train), &device, &mut rng);
+            run_epochs(&cfg, &mut learner, &train, &test, &mut rng, &mut |_| {});
+            let exact = evaluate_exact(&learner.rbm, &test, 300, &cfg, &device).accuracy;
+            let sampled = evaluate_sampling(&learner.rbm, &test, 300, &cfg, &device).accuracy;
+            assert!(exact > 0.95 && sampled > 0.9, "{chains:?}: exact {exact}, sampled {sampled}");
+        }
+    }
+
+    #[test]
+    fn pixels_binarise_at_the_threshold() {
+        // intensity 1 − (t − 0.15)/1.85: t = 1.075 is exactly half.
+        assert!(pixel_on(1.0, 0.5) && !pixel_on(1.2, 0.5) && !pixel_on(f64::INFINITY, 0.5));
+    }
 }
