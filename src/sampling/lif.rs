@@ -131,7 +131,10 @@ pub enum Noise {
     },
     /// Deterministic ensembles (Dold et al., Neural Netw. 2019): every neuron receives the
     /// spikes of `sources` fixed random excitatory and `sources` inhibitory neurons of *other*
-    /// chains instead of Poisson noise; after random initial states nothing is random.
+    /// chains instead of Poisson noise; after random initial states nothing is random. Each
+    /// neuron's fixed sources give it its own mean input, so a shared calibration is only a
+    /// start: calibrate under rate-matched Poisson noise and train with the ensemble in the loop
+    /// ([`Translation::network_with_noise`]; `tests/sampling_learning.rs`).
     Ensemble {
         /// Excitatory and inhibitory sources per neuron (each).
         sources: usize,
@@ -834,19 +837,25 @@ impl Translation {
         sampler.set_network(w, &e_l);
     }
 
-    /// `chains` LIF networks sampling from `bm`.
+    /// `chains` LIF networks sampling from `bm` under the calibration's background.
     pub fn network(&self, bm: &BoltzmannMachine, chains: usize, seed: u64) -> LifSampler {
+        self.network_with_noise(bm, self.noise.clone(), chains, seed)
+    }
+
+    /// `chains` LIF networks sampling from `bm` under another background than the one they were
+    /// calibrated with — for deterministic ensembles ([`Noise::Ensemble`]): calibrate under
+    /// Poisson trains of the rate the sources will deliver, run as an ensemble, and let learning
+    /// in the loop absorb what differs (each neuron's fixed sources give it its own offset; the
+    /// wiring is fixed by `seed`).
+    pub fn network_with_noise(
+        &self,
+        bm: &BoltzmannMachine,
+        noise: Noise,
+        chains: usize,
+        seed: u64,
+    ) -> LifSampler {
         let (w, e_l) = self.to_lif(bm);
         let e_l = (0..chains).flat_map(|_| e_l.iter().copied()).collect();
-        LifSampler::new(
-            self.neurons.clone(),
-            w,
-            e_l,
-            self.noise.clone(),
-            self.renewing,
-            self.dt,
-            chains,
-            seed,
-        )
+        LifSampler::new(self.neurons.clone(), w, e_l, noise, self.renewing, self.dt, chains, seed)
     }
 }
