@@ -1,6 +1,6 @@
 //! Spike-time inputs as spike trains on a time grid, for the time-stepped layers.
 //!
-//! Both encoders start from a [`SpikeDataset`]'s spike times, so the time-stepped and the exact
+//! Both encoders start from a [`SpikeDataset`](crate::data::SpikeDataset)'s spike times, so the time-stepped and the exact
 //! first-spike-time models see the same data: the latency encoder keeps the spikes, the rate
 //! encoder turns each input's earliness into a firing rate.
 

@@ -95,8 +95,8 @@ pub struct ExperimentConfig {
 ///
 /// Learning (per batch): *wake*: clamp pixels and the one-hot label, sample the hidden units
 /// for `wake-steps` steps; *sleep*: advance `fantasy-chains` persistent free-running chains
-/// (PCD) or chains started at the batch's data (CD-k) by `sleep-steps` sweeps; ΔW = η(⟨[v,l] hᵀ⟩_wake −
-/// ⟨[v,l] hᵀ⟩_sleep) − η·weight-decay·W (biases alike, without decay), with momentum. States are
+/// (PCD) or chains started at the batch's data (CD-k) by `sleep-steps` sweeps; ΔW = η(⟨(v,l) hᵀ⟩_wake −
+/// ⟨(v,l) hᵀ⟩_sleep) − η·weight-decay·W (biases alike, without decay), with momentum. States are
 /// the neural sampler's on-states (time-averaged over each phase), not probabilities.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
