@@ -122,7 +122,8 @@ impl<'a> SamplingLearner<'a> {
 }
 
 /// Mean cross-entropy and correct count of the exact label posterior on a batch.
-fn exact_posterior(rbm: &SamplingRbm, v: Tensor<2>, labels: &[usize]) -> (f64, usize) {
+/// Also returns the log posterior itself, row-major `[batch, n_label]`.
+fn exact_posterior(rbm: &SamplingRbm, v: Tensor<2>, labels: &[usize]) -> (f64, usize, Vec<f64>) {
     let lp = to_vec_f64(rbm.label_log_probs(v));
     let k = rbm.n_label;
     let mut ce = 0.0;
@@ -132,7 +133,7 @@ fn exact_posterior(rbm: &SamplingRbm, v: Tensor<2>, labels: &[usize]) -> (f64, u
         ce -= row[l];
         correct += usize::from(unique_argmax(row) == Some(l));
     }
-    (ce / labels.len().max(1) as f64, correct)
+    (ce / labels.len().max(1) as f64, correct, lp)
 }
 
 impl Learner for SamplingLearner<'_> {
@@ -144,7 +145,7 @@ impl Learner for SamplingLearner<'_> {
         let d = &self.device;
         let b = batch.len();
         let v = to_tensor(binarize(&batch, s.binarize_threshold), [b, batch.n_inputs], d);
-        let (loss, correct) = exact_posterior(&self.rbm, v.clone(), &batch.labels);
+        let (loss, correct, _) = exact_posterior(&self.rbm, v.clone(), &batch.labels);
         let vl = Tensor::cat(vec![v, one_hot(&batch.labels, self.rbm.n_label, d)], 1);
         // Wake: the clamped layer drives the hidden units the same at every step.
         let drive = self.rbm.hidden_potentials(vl.clone());
@@ -203,23 +204,23 @@ impl Learner for SamplingLearner<'_> {
     }
 }
 
-/// The batches of `data` with their binarised pixel tensors `[batch, n_inputs]` and the exact
-/// posterior's cross-entropy summed over the batch.
+/// The batches of `data` with their binarised pixel tensors `[batch, n_inputs]`, the exact
+/// posterior's cross-entropy summed over the batch, and the log posterior `[batch, n_label]`.
 fn binarized_batches<'d>(
     rbm: &'d SamplingRbm,
     data: &'d SpikeDataset,
     batch_size: usize,
     cfg: &'d ExperimentConfig,
     device: &'d Device,
-) -> impl Iterator<Item = (SpikeDataset, Tensor<2>, f64)> + 'd {
+) -> impl Iterator<Item = (SpikeDataset, Tensor<2>, f64, Vec<f64>)> + 'd {
     let indices: Vec<usize> = (0..data.len()).collect();
     let chunks: Vec<Vec<usize>> = indices.chunks(batch_size).map(<[usize]>::to_vec).collect();
     chunks.into_iter().map(move |chunk| {
         let batch = data.subset(&chunk);
         let pixels = binarize(&batch, cfg.sampling.binarize_threshold);
         let v = to_tensor(pixels, [chunk.len(), batch.n_inputs], device);
-        let (ce, _) = exact_posterior(rbm, v.clone(), &batch.labels);
-        (batch, v, ce * chunk.len() as f64)
+        let (ce, _, lp) = exact_posterior(rbm, v.clone(), &batch.labels);
+        (batch, v, ce * chunk.len() as f64, lp)
     })
 }
 
@@ -234,9 +235,8 @@ pub fn evaluate_exact(
     device: &Device,
 ) -> Evaluation {
     let mut tally = Tally::default();
-    for (batch, v, ce) in binarized_batches(rbm, data, batch_size, cfg, device) {
+    for (batch, _, ce, lp) in binarized_batches(rbm, data, batch_size, cfg, device) {
         tally.loss += ce;
-        let lp = to_vec_f64(rbm.label_log_probs(v));
         let k = rbm.n_label;
         for (b, &l) in batch.labels.iter().enumerate() {
             tally.add(unique_argmax(&lp[b * k..(b + 1) * k]), l, None);
@@ -263,7 +263,7 @@ pub fn evaluate_sampling(
     device.seed(cfg.seed ^ 0x5A3F);
     let mut tally = Tally::default();
     let k = rbm.n_label;
-    for (batch, v, ce) in binarized_batches(rbm, data, batch_size, cfg, device) {
+    for (batch, v, ce, _) in binarized_batches(rbm, data, batch_size, cfg, device) {
         tally.loss += ce;
         let b = batch.len();
         let (running, hidden_on) =
