@@ -309,3 +309,26 @@ fn oscillating_background_samples_the_target_in_the_cool_phase() {
     assert!(d_cool < 2e-2 && d_cool < 2.0 * d_const);
     assert!(d_all > 4.0 * d_cool);
 }
+
+/// A sweep that misses the activation (resting potentials far below threshold: the neuron never
+/// fires) is an error naming the neuron, not a panic.
+#[test]
+fn unfittable_calibration_is_an_error() {
+    let sweep = CalibrationSweep {
+        e_l_min: -80.0,
+        e_l_max: -70.0,
+        points: 5,
+        duration: 200.0,
+        burn_in: 10.0,
+    };
+    let e = spikeburn::sampling::try_calibrate(
+        &[LifSamplingNeuron::default()],
+        &Noise::default(),
+        0.1,
+        &sweep,
+        0,
+    )
+    .unwrap_err();
+    assert_eq!((e.neuron, e.points), (0, 0));
+    assert!(e.to_string().contains("[-80, -70] mV"), "{e}");
+}

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use super::boltzmann::{BoltzmannMachine, marginals};
 use super::learn::{Optimizer, Quantisation, WakeSleep, sampled_moments};
-use super::lif::{Calibration, CalibrationSweep, LifSamplingNeuron, Noise, Translation, calibrate};
+use super::lif::{
+    Calibration, CalibrationSweep, LifSamplingNeuron, Noise, Translation, try_calibrate,
+};
 use super::neural::{NeuralSampler, UpdateOrder};
 use super::quality::{integrated_autocorrelation_time, marginal_kl_sum};
 use super::sampler::{Sampler, log_spaced, record};
@@ -313,14 +315,26 @@ pub struct SampleReport {
     pub calibration: Option<Calibration>,
 }
 
+/// Why a sampling experiment could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    /// An unreadable or malformed calibration file.
+    #[error(transparent)]
+    Io(#[from] crate::io::IoError),
+    /// The LIF calibration could not be fitted.
+    #[error(transparent)]
+    Calibration(#[from] super::lif::CalibrationError),
+}
+
 /// Runs the experiment. `log` receives progress lines.
 ///
 /// # Errors
-/// An unreadable or malformed calibration file.
+/// [`SampleError`]: an unreadable or malformed calibration file, or a calibration that cannot
+/// be fitted.
 pub fn run_sample(
     cfg: &SampleConfig,
     mut log: impl FnMut(&str),
-) -> Result<SampleReport, crate::io::IoError> {
+) -> Result<SampleReport, SampleError> {
     let mut rng = SmallRng::seed_from_u64(cfg.seed);
     let k = cfg.machine.units;
     let target_bm = BoltzmannMachine::random(k, cfg.machine.w_std, cfg.machine.b_std, &mut rng);
@@ -472,7 +486,7 @@ impl Sampler for AnySampler {
 fn lif_translation(
     cfg: &SampleConfig,
     log: &mut impl FnMut(&str),
-) -> Result<Translation, crate::io::IoError> {
+) -> Result<Translation, SampleError> {
     let l = &cfg.lif;
     let neurons = vec![l.neuron.clone(); cfg.machine.units];
     let calibration = match &l.calibration_file {
@@ -489,7 +503,8 @@ fn lif_translation(
                         cal.v_p05.len(),
                         neurons.len()
                     ),
-                ));
+                )
+                .into());
             }
             cal
         }
@@ -500,7 +515,7 @@ fn lif_translation(
                 ..CalibrationSweep::around_estimate(&l.neuron, &l.noise)
             };
             let t = Instant::now();
-            let cal = calibrate(&neurons, &l.noise, l.dt, &sweep, cfg.seed);
+            let cal = try_calibrate(&neurons, &l.noise, l.dt, &sweep, cfg.seed)?;
             log(&format!(
                 "calibrated {} neurons in {:.1} s: v_p05 {:.3} mV, α {:.3} mV (neuron 0), max residual {:.3}",
                 neurons.len(),

@@ -682,7 +682,8 @@ impl CalibrationSweep {
 /// logit(p_on) over the points with 0.05 < p_on < 0.95.
 ///
 /// # Panics
-/// If a neuron has fewer than two points inside (0.05, 0.95): widen the sweep.
+/// If a neuron has fewer than two points inside (0.05, 0.95) ([`try_calibrate`] returns the
+/// error instead).
 pub fn calibrate(
     neurons: &[LifSamplingNeuron],
     noise: &Noise,
@@ -690,6 +691,38 @@ pub fn calibrate(
     sweep: &CalibrationSweep,
     seed: u64,
 ) -> Calibration {
+    try_calibrate(neurons, noise, dt, sweep, seed).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A calibration that could not be fitted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "calibration of neuron {neuron}: only {points} swept points with 0.05 < p_on < 0.95 in \
+     E_l ∈ [{e_l_min}, {e_l_max}] mV (the activation is too steep or outside the sweep: more \
+     background noise, or more calibration points)"
+)]
+pub struct CalibrationError {
+    /// The neuron.
+    pub neuron: usize,
+    /// Points inside (0.05, 0.95).
+    pub points: usize,
+    /// Lowest swept E_l, mV.
+    pub e_l_min: f64,
+    /// Highest swept E_l, mV.
+    pub e_l_max: f64,
+}
+
+/// [`calibrate`], returning an error instead of panicking when a neuron cannot be fitted.
+///
+/// # Errors
+/// [`CalibrationError`] naming the first neuron with fewer than two usable points.
+pub fn try_calibrate(
+    neurons: &[LifSamplingNeuron],
+    noise: &Noise,
+    dt: f64,
+    sweep: &CalibrationSweep,
+    seed: u64,
+) -> Result<Calibration, CalibrationError> {
     let k = neurons.len();
     let n = sweep.points;
     let grid: Vec<f64> = (0..n)
@@ -716,13 +749,14 @@ pub fn calibrate(
             .filter(|&(_, p)| p > 0.05 && p < 0.95)
             .map(|(e, p)| (e, (p / (1.0 - p)).ln()))
             .collect();
-        assert!(
-            pts.len() >= 2,
-            "neuron {i}: only {} swept points with 0.05 < p_on < 0.95 in [{}, {}] mV; widen the sweep",
-            pts.len(),
-            sweep.e_l_min,
-            sweep.e_l_max
-        );
+        if pts.len() < 2 {
+            return Err(CalibrationError {
+                neuron: i,
+                points: pts.len(),
+                e_l_min: sweep.e_l_min,
+                e_l_max: sweep.e_l_max,
+            });
+        }
         let m = pts.len() as f64;
         let (sx, sy) = pts.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
         let (mx, my) = (sx / m, sy / m);
@@ -737,7 +771,7 @@ pub fn calibrate(
             .map(|p| (p_on[p * k + i] - 1.0 / (1.0 + (-(grid[p] - v05) / alpha).exp())).abs())
             .fold(0.0, f64::max);
     }
-    cal
+    Ok(cal)
 }
 
 /// The map between a Boltzmann machine and a LIF network: E_l,k = v_p05,k + α_k b_k, and

@@ -26,14 +26,14 @@ pub mod quality;
 pub mod sampler;
 
 pub use boltzmann::{BoltzmannMachine, MAX_ENUMERATED_UNITS, correlations, marginals, pack};
-pub use experiment::{SampleConfig, SampleReport, SamplerKind, run_sample};
+pub use experiment::{SampleConfig, SampleError, SampleReport, SamplerKind, run_sample};
 pub use layered::{LayerState, SamplingRbm, SamplingRbmConfig, neural_sampling_update};
 pub use learn::{
     ImportanceWeighted, Optimizer, Quantisation, WakeSleep, sampled_moments, visible_marginal,
 };
 pub use lif::{
-    Calibration, CalibrationSweep, FreeMembrane, LifSampler, LifSamplingNeuron, Noise,
-    SynapseModel, Translation, calibrate, free_membrane,
+    Calibration, CalibrationError, CalibrationSweep, FreeMembrane, LifSampler, LifSamplingNeuron,
+    Noise, SynapseModel, Translation, calibrate, free_membrane, try_calibrate,
 };
 pub use neural::{NeuralSampler, UpdateOrder};
 pub use quality::{StateHistogram, kl_divergence, marginal_kl_sum};
