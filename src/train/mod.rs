@@ -11,7 +11,7 @@ pub use config::{
     ConfigError, ExperimentConfig, Method, Precision, SamplingConfig, SleepChains, SurrogateConfig,
 };
 pub use run::{RunResult, TrainedNetwork, train_and_test};
-pub use surrogate::{SurrogateLearner, SurrogateOutcome, evaluate_surrogate, train_surrogate};
+pub use surrogate::{SurrogateLearner, evaluate_surrogate, train_surrogate};
 pub use trainer::{
     BenchReport, EpochMetrics, Evaluation, Learner, StepOutcome, TrainEvent, TrainOutcome, Trainer,
     TtfsLearner, bench, bench_learner, evaluate, run_epochs, train,

@@ -8,7 +8,7 @@ use burn::tensor::Device;
 use super::config::{ExperimentConfig, Method};
 use super::sampling::{evaluate_sampling, train_sampling};
 use super::surrogate::{evaluate_surrogate, train_surrogate};
-use super::trainer::{EpochMetrics, Evaluation, TrainEvent, evaluate, train};
+use super::trainer::{EpochMetrics, Evaluation, TrainEvent, TrainOutcome, evaluate, train};
 use crate::data::Splits;
 use crate::io::{IoError, weights};
 use crate::sampling::SamplingRbm;
@@ -69,36 +69,34 @@ pub fn train_and_test(
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> RunResult {
     let bs = cfg.training.batch_size_eval;
+    let (train_set, val) = (&data.train, &data.validation);
     match cfg.method {
         Method::Ttfs => {
-            let out = train(cfg, &data.train, &data.validation, device, on_event);
+            let out = train(cfg, train_set, val, device, on_event);
             let test = evaluate(&out.network, &data.test, bs, &cfg.loss, device);
-            RunResult {
-                network: TrainedNetwork::Ttfs(out.network),
-                history: out.history,
-                train_seconds: out.train_seconds,
-                test,
-            }
+            out.into_run(TrainedNetwork::Ttfs, test)
         }
         Method::Surrogate => {
-            let out = train_surrogate(cfg, &data.train, &data.validation, device, on_event);
+            let out = train_surrogate(cfg, train_set, val, device, on_event);
             let test = evaluate_surrogate(&out.network, &data.test, bs, cfg, device);
-            RunResult {
-                network: TrainedNetwork::Surrogate(out.network),
-                history: out.history,
-                train_seconds: out.train_seconds,
-                test,
-            }
+            out.into_run(TrainedNetwork::Surrogate, test)
         }
         Method::Sampling => {
-            let out = train_sampling(cfg, &data.train, &data.validation, device, on_event);
-            let test = evaluate_sampling(&out.rbm, &data.test, bs, cfg, device);
-            RunResult {
-                network: TrainedNetwork::Sampling(out.rbm),
-                history: out.history,
-                train_seconds: out.train_seconds,
-                test,
-            }
+            let out = train_sampling(cfg, train_set, val, device, on_event);
+            let test = evaluate_sampling(&out.network, &data.test, bs, cfg, device);
+            out.into_run(TrainedNetwork::Sampling, test)
+        }
+    }
+}
+
+impl<N> TrainOutcome<N> {
+    /// The run result: the network wrapped by `wrap`, this history, and the test evaluation.
+    fn into_run(self, wrap: impl FnOnce(N) -> TrainedNetwork, test: Evaluation) -> RunResult {
+        RunResult {
+            network: wrap(self.network),
+            history: self.history,
+            train_seconds: self.train_seconds,
+            test,
         }
     }
 }

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 
 use super::config::{ExperimentConfig, SleepChains};
 use super::trainer::{
-    EpochMetrics, Evaluation, Learner, StepOutcome, Tally, TrainEvent, run_epochs,
+    Evaluation, Learner, StepOutcome, Tally, TrainEvent, TrainOutcome, run_epochs,
 };
 use crate::data::SpikeDataset;
 use crate::sampling::{LayerState, SamplingRbm, SamplingRbmConfig, neural_sampling_update};
@@ -284,17 +284,6 @@ pub fn evaluate_sampling(
 /// Steps a label-clamped generation runs before it is recorded.
 pub const GENERATION_BURN_IN: usize = 500;
 
-/// A trained sampling machine and its history.
-#[derive(Debug)]
-pub struct SamplingOutcome {
-    /// The trained machine.
-    pub rbm: SamplingRbm,
-    /// Per-epoch metrics (validation: exact posterior).
-    pub history: Vec<EpochMetrics>,
-    /// Seconds in the epoch loop.
-    pub train_seconds: f64,
-}
-
 /// Train the sampling machine on `train`, validating (exact posterior) after every epoch.
 pub fn train_sampling(
     cfg: &ExperimentConfig,
@@ -302,12 +291,12 @@ pub fn train_sampling(
     validation: &SpikeDataset,
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> SamplingOutcome {
+) -> TrainOutcome<SamplingRbm> {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut learner = SamplingLearner::new(cfg, Some(train), device, &mut rng);
     let (history, train_seconds) =
         run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
-    SamplingOutcome { rbm: learner.rbm, history, train_seconds }
+    TrainOutcome { network: learner.rbm, history, train_seconds }
 }
 
 /// Which pixels of a square image a completion hides.

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 
 use super::config::ExperimentConfig;
 use super::trainer::{
-    EpochMetrics, Evaluation, Learner, StepOutcome, Tally, TrainEvent, run_epochs,
+    Evaluation, Learner, StepOutcome, Tally, TrainEvent, TrainOutcome, run_epochs,
 };
 use crate::data::SpikeDataset;
 use crate::surrogate::SurrogateNetwork;
@@ -137,17 +137,6 @@ impl Learner for SurrogateLearner<'_> {
     }
 }
 
-/// A trained surrogate network and its history.
-#[derive(Debug)]
-pub struct SurrogateOutcome {
-    /// The trained network (no autodiff).
-    pub network: SurrogateNetwork,
-    /// Per-epoch metrics.
-    pub history: Vec<EpochMetrics>,
-    /// Seconds spent in the epoch loop (training and validation).
-    pub train_seconds: f64,
-}
-
 /// Train a surrogate-gradient network on `train`, validating on `validation` after every epoch.
 pub fn train_surrogate(
     cfg: &ExperimentConfig,
@@ -155,12 +144,12 @@ pub fn train_surrogate(
     validation: &SpikeDataset,
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> SurrogateOutcome {
+) -> TrainOutcome<SurrogateNetwork> {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut learner = SurrogateLearner::new(cfg, device, &mut rng);
     let (history, train_seconds) =
         run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
-    SurrogateOutcome { network: learner.inference_network(), history, train_seconds }
+    TrainOutcome { network: learner.inference_network(), history, train_seconds }
 }
 
 #[cfg(test)]

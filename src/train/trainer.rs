@@ -161,11 +161,11 @@ pub enum TrainEvent<'a> {
     Epoch(&'a EpochMetrics),
 }
 
-/// The trained network and its history.
+/// A trained network of any method (`N`: its type, without autodiff) and its history.
 #[derive(Debug)]
-pub struct TrainOutcome {
+pub struct TrainOutcome<N = SpikeTimeNetwork> {
     /// The trained network.
-    pub network: SpikeTimeNetwork,
+    pub network: N,
     /// Per-epoch metrics.
     pub history: Vec<EpochMetrics>,
     /// Seconds spent in the epoch loop (training and validation).
