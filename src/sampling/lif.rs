@@ -797,9 +797,10 @@ pub struct Translation {
 }
 
 impl Translation {
-    /// Weight per unit of W from neuron j onto neuron k at the PSP sign of `positive`, µS or
-    /// nA (signed: positive excitatory).
-    fn weight_factor(&self, k: usize, positive: bool) -> f64 {
+    /// Synaptic weight per unit of W onto neuron `k`, µS or nA: `[excitatory (W > 0),
+    /// inhibitory (W < 0)]`, both positive (the sign of W gives the weight's sign). One
+    /// free-membrane evaluation per postsynaptic neuron.
+    fn weight_factors(&self, k: usize) -> [f64; 2] {
         let n = &self.neurons[k];
         let rate = self.noise.mean_rate().unwrap_or(0.0);
         let e_l = self.calibration.v_p05[k];
@@ -807,17 +808,18 @@ impl Translation {
         let alpha_mu = self.calibration.alpha[k] * n.g_l() / fm.g_tot;
         let (te, ts, tr) = (fm.tau_eff, n.tau_syn, n.tau_ref);
         let shape = ts * (1.0 - (-tr / ts).exp()) - te * (1.0 - (-tr / te).exp());
-        let drive = match n.synapse {
+        let per_drive = alpha_mu * n.c_m * (1.0 / te - 1.0 / ts) * tr / shape;
+        match n.synapse {
             SynapseModel::Conductance => {
-                if positive {
-                    n.e_exc - fm.mean
-                } else {
-                    fm.mean - n.e_inh
-                }
+                [per_drive / (n.e_exc - fm.mean), per_drive / (fm.mean - n.e_inh)]
             }
-            SynapseModel::Current => 1.0,
-        };
-        alpha_mu * n.c_m * (1.0 / te - 1.0 / ts) * tr / (drive * shape)
+            SynapseModel::Current => [per_drive, per_drive],
+        }
+    }
+
+    /// The factor of `weight_factors(k)` for a coupling (or weight) of sign `x`.
+    fn factor_for(factors: [f64; 2], x: f64) -> f64 {
+        if x > 0.0 { factors[0] } else { factors[1] }
     }
 
     /// Synaptic weights `[post, pre]` (signed) and resting potentials `[units]` for `bm`.
@@ -826,10 +828,11 @@ impl Translation {
         assert_eq!(k, self.neurons.len(), "machine and calibration differ in size");
         let mut w = vec![0.0; k * k];
         for i in 0..k {
+            let factors = self.weight_factors(i);
             for j in 0..k {
                 let wij = bm.weight(i, j);
                 if wij != 0.0 {
-                    w[i * k + j] = wij * self.weight_factor(i, wij > 0.0);
+                    w[i * k + j] = wij * Self::factor_for(factors, wij);
                 }
             }
         }
@@ -844,10 +847,11 @@ impl Translation {
         let k = self.neurons.len();
         let mut bw = vec![0.0; k * k];
         for i in 0..k {
+            let factors = self.weight_factors(i);
             for j in 0..k {
                 let x = w[i * k + j];
                 if x != 0.0 {
-                    bw[i * k + j] = x / self.weight_factor(i, x > 0.0);
+                    bw[i * k + j] = x / Self::factor_for(factors, x);
                 }
             }
         }
