@@ -37,6 +37,22 @@ fn summary(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// `spikeburn eval` of a run folder's resolved config and checkpoint, writing into `out`, with
+/// `extra` arguments; returns the test accuracy of its summary.
+fn eval_checkpoint(run: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> f64 {
+    ok(bin()
+        .args(["eval", "--config"])
+        .arg(run.join("config.toml"))
+        .arg("--checkpoint")
+        .arg(run.join("model.bpk"))
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap());
+    summary(&out.join("summary.json"))["test_accuracy"].as_f64().unwrap()
+}
+
 #[test]
 fn train_then_eval_from_checkpoint_and_weights() {
     let run = tmp("run");
@@ -63,17 +79,7 @@ fn train_then_eval_from_checkpoint_and_weights() {
     assert!(resolved.contains("seed = 4") && resolved.contains("epochs = 3"), "{resolved}");
 
     let config = run.join("config.toml");
-    let eval_ckpt = tmp("eval-ckpt");
-    ok(bin()
-        .args(["eval", "--config"])
-        .arg(&config)
-        .arg("--checkpoint")
-        .arg(run.join("model.bpk"))
-        .arg("--out")
-        .arg(&eval_ckpt)
-        .output()
-        .unwrap());
-    assert_eq!(summary(&eval_ckpt.join("summary.json"))["test_accuracy"].as_f64().unwrap(), acc);
+    assert_eq!(eval_checkpoint(&run, &tmp("eval-ckpt"), &[]), acc);
 
     let eval_w = tmp("eval-weights");
     let npy_path = tmp("outputs.npy");
@@ -116,17 +122,7 @@ fn surrogate_train_then_eval_from_checkpoint() {
     let decision = s["test_decision_time"].as_f64().unwrap();
     assert!(decision > 0.0 && decision <= 3.0, "decision time within the 3.0 window: {s}");
 
-    let eval = tmp("eval-surrogate");
-    ok(bin()
-        .args(["eval", "--config"])
-        .arg(run.join("config.toml"))
-        .arg("--checkpoint")
-        .arg(run.join("model.bpk"))
-        .arg("--out")
-        .arg(&eval)
-        .output()
-        .unwrap());
-    assert_eq!(summary(&eval.join("summary.json"))["test_accuracy"].as_f64().unwrap(), acc);
+    assert_eq!(eval_checkpoint(&run, &tmp("eval-surrogate"), &[]), acc);
     let e = failed(
         bin()
             .args([
@@ -283,17 +279,6 @@ fn sampling_classifier_train_then_eval() {
     assert_eq!(s["method"], "sampling");
     let acc = s["test_accuracy"].as_f64().unwrap();
     assert!(acc > 0.7, "one epoch should classify: {acc}");
-    let eval = tmp("eval-sampling");
-    ok(bin()
-        .args(["eval", "--data-dir"])
-        .arg(&data)
-        .arg("--config")
-        .arg(run.join("config.toml"))
-        .arg("--checkpoint")
-        .arg(run.join("model.bpk"))
-        .arg("--out")
-        .arg(&eval)
-        .output()
-        .unwrap());
-    assert_eq!(summary(&eval.join("summary.json"))["test_accuracy"].as_f64().unwrap(), acc);
+    let data_args = ["--data-dir".as_ref(), data.as_os_str()];
+    assert_eq!(eval_checkpoint(&run, &tmp("eval-sampling"), &data_args), acc);
 }
