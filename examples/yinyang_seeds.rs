@@ -3,20 +3,33 @@
 //!
 //! ```sh
 //! cargo run --release --example yinyang_seeds -- [CONFIG.toml] [--seeds N] [--epochs E]
+//!     [--first-seed S] [--rng spikeburn|torch] [--precision f32|f64]
 //! ```
-//! Without a config file it runs the built-in default (the README's train command).
+//! Without a config file it runs the built-in default (the README's train command). Seeds are
+//! `S, S+1, …` (S = 0 by default). `--rng torch --first-seed 2000 --precision f64` replays the
+//! reference PyTorch code's runs for torch seeds 2000, 2001, ….
 
 use burn::tensor::{Device, FloatDType};
-use spikeburn::train::{ExperimentConfig, Precision, train_and_test};
+use clap::ValueEnum;
+use spikeburn::train::{ExperimentConfig, Precision, RandomStream, train_and_test};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
-    let (mut config, mut seeds, mut epochs) = (None, 5u64, None);
+    let (mut config, mut seeds, mut epochs, mut first) = (None, 5u64, None, 0u64);
+    let (mut rng, mut precision) = (None, None);
     while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or_else(|| anyhow::anyhow!("{a} needs a value"));
         match a.as_str() {
-            "--seeds" => seeds = args.next().expect("--seeds N").parse()?,
-            "--epochs" => epochs = Some(args.next().expect("--epochs E").parse()?),
-            path => config = Some(path.to_string()),
+            "--seeds" => seeds = value()?.parse()?,
+            "--epochs" => epochs = Some(value()?.parse()?),
+            "--first-seed" => first = value()?.parse()?,
+            "--rng" => {
+                rng = Some(RandomStream::from_str(&value()?, true).map_err(anyhow::Error::msg)?)
+            }
+            "--precision" => {
+                precision = Some(Precision::from_str(&value()?, true).map_err(anyhow::Error::msg)?)
+            }
+            _ => config = Some(a.clone()),
         }
     }
     let mut cfg = match &config {
@@ -26,6 +39,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(e) = epochs {
         cfg.training.epochs = e;
     }
+    cfg.rng = rng.unwrap_or(cfg.rng);
+    cfg.precision = precision.unwrap_or(cfg.precision);
+    cfg.validate()?;
     let mut device = Device::default();
     if cfg.precision == Precision::F64 {
         device
@@ -35,12 +51,12 @@ fn main() -> anyhow::Result<()> {
     let data_dir = std::env::var_os("SPIKEBURN_DATA").map(std::path::PathBuf::from);
     let data = cfg.dataset.load(data_dir.as_deref())?;
     println!(
-        "{} ({} epochs), device flex, {:?}, {seeds} seeds",
-        cfg.name, cfg.training.epochs, cfg.precision
+        "{} ({} epochs), device flex, {:?}, rng {:?}, {seeds} seeds from {first}",
+        cfg.name, cfg.training.epochs, cfg.precision, cfg.rng
     );
     println!("seed  test_acc  val_acc  train_s  s/epoch");
     let mut accs = Vec::new();
-    for seed in 0..seeds {
+    for seed in first..first + seeds {
         cfg.seed = seed;
         let out = train_and_test(&cfg, &data, &device, &mut |_| {});
         let test = &out.test;

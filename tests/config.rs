@@ -71,6 +71,9 @@ fn each_validation_rule_has_its_message() {
     invalid("[training]\nmax-missing = [0.3]", "max-missing has 1");
     invalid("[training]\ninput-noise = -0.1", "input-noise");
     invalid("[loss]\nxi = 0.0", "loss.xi");
+    invalid("rng = \"numpy\"", "unknown variant");
+    invalid("rng = \"torch\"\nmethod = \"surrogate\"", "first-spike-time");
+    assert_eq!(parse("rng = \"torch\"").unwrap().rng, spikeburn::train::RandomStream::Torch);
     let sg = "method = \"surrogate\"\n[surrogate]\n";
     invalid(&format!("{sg}dt = 0.0"), "surrogate.dt");
     invalid(&format!("{sg}steps = 0"), "surrogate.steps");

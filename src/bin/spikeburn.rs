@@ -20,8 +20,8 @@ use spikeburn::train::sampling::{
 };
 use spikeburn::train::surrogate::build_surrogate_network;
 use spikeburn::train::{
-    Evaluation, ExperimentConfig, Method, Precision, TrainEvent, TrainedNetwork, bench, evaluate,
-    evaluate_surrogate, train_and_test,
+    Evaluation, ExperimentConfig, Method, Precision, RandomStream, TrainEvent, TrainedNetwork,
+    bench, evaluate, evaluate_surrogate, train_and_test,
 };
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
@@ -55,6 +55,10 @@ struct SampleCmd {
     /// Override the seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Override the random stream: `torch` replays the reference PyTorch run of the same seed
+    /// (first-spike-time training only).
+    #[arg(long, value_enum)]
+    rng: Option<RandomStream>,
     /// Override the recorded steps per chain.
     #[arg(long)]
     steps: Option<usize>,
@@ -168,6 +172,10 @@ struct ConfigArgs {
     /// Override the seed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Override the random stream: `torch` replays the reference PyTorch run of the same seed
+    /// (first-spike-time training only).
+    #[arg(long, value_enum)]
+    rng: Option<RandomStream>,
     /// Override the precision.
     #[arg(long, value_enum)]
     precision: Option<Precision>,
@@ -236,6 +244,9 @@ impl ConfigArgs {
         }
         if let Some(s) = self.seed {
             cfg.seed = s;
+        }
+        if let Some(r) = self.rng {
+            cfg.rng = r;
         }
         if let Some(p) = self.precision {
             cfg.precision = p;

@@ -65,6 +65,19 @@ impl Precision {
     }
 }
 
+/// Which generator a training run draws its initial weights, sample order and input noise from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RandomStream {
+    /// spikeburn's own generator, seeded with `seed` (the default).
+    #[default]
+    Spikeburn,
+    /// PyTorch's CPU generator after `torch.manual_seed(seed)`, consumed as the reference code
+    /// consumes it: a first-spike-time run replays the reference run of the same torch seed
+    /// (initial weights, batch order, input noise). See [`super::torch_rng`].
+    Torch,
+}
+
 /// A whole experiment: data, network, training schedule, loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
@@ -75,6 +88,8 @@ pub struct ExperimentConfig {
     pub dataset: DatasetName,
     /// Seed of weight initialisation, shuffling and input noise.
     pub seed: u64,
+    /// The generator `seed` seeds: spikeburn's, or PyTorch's to replay a reference run.
+    pub rng: RandomStream,
     /// Precision of the computation.
     pub precision: Precision,
     /// Exact first-spike times or surrogate gradients.
@@ -305,6 +320,7 @@ impl Default for ExperimentConfig {
             name: "yinyang-ttfs-double".into(),
             dataset: DatasetName::Yinyang,
             seed: 0,
+            rng: RandomStream::Spikeburn,
             precision: Precision::F32,
             method: Method::Ttfs,
             network: NetworkConfig::default(),
@@ -486,6 +502,13 @@ impl ExperimentConfig {
         }
         if !(positive(self.loss.xi) && positive(self.loss.beta) && positive(self.loss.tau_syn)) {
             return bad("loss.xi, loss.beta and loss.tau-syn must be positive".into());
+        }
+        if self.rng == RandomStream::Torch && self.method != Method::Ttfs {
+            return bad(format!(
+                "rng = \"torch\" replays the reference code's first-spike-time training; the {} \
+                 method draws from spikeburn's generator (rng = \"spikeburn\")",
+                self.method.name()
+            ));
         }
         if self.method == Method::Surrogate {
             self.surrogate.validate()?;

@@ -5,14 +5,16 @@ pub mod run;
 pub mod run_dir;
 pub mod sampling;
 pub mod surrogate;
+pub mod torch_rng;
 pub mod trainer;
 
 pub use config::{
-    ConfigError, ExperimentConfig, Method, Precision, SamplingConfig, SleepChains, SurrogateConfig,
+    ConfigError, ExperimentConfig, Method, Precision, RandomStream, SamplingConfig, SleepChains,
+    SurrogateConfig,
 };
 pub use run::{RunResult, TrainedNetwork, train_and_test};
 pub use surrogate::{SurrogateLearner, evaluate_surrogate, train_surrogate};
 pub use trainer::{
     BenchReport, EpochMetrics, Evaluation, Learner, StepOutcome, TrainEvent, TrainOutcome, Trainer,
-    TtfsLearner, bench, bench_learner, evaluate, run_epochs, train,
+    TrainingRng, TtfsLearner, bench, bench_learner, evaluate, run_epochs, train,
 };

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 
 use super::config::{ExperimentConfig, SleepChains};
 use super::trainer::{
-    Evaluation, Learner, StepOutcome, Tally, TrainEvent, TrainOutcome, run_epochs,
+    Evaluation, Learner, StepOutcome, Tally, TrainEvent, TrainOutcome, TrainingRng, run_epochs,
 };
 use crate::data::SpikeDataset;
 use crate::sampling::{LayerState, SamplingRbm, SamplingRbmConfig, neural_sampling_update};
@@ -294,8 +294,14 @@ pub fn train_sampling(
 ) -> TrainOutcome<SamplingRbm> {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut learner = SamplingLearner::new(cfg, Some(train), device, &mut rng);
-    let (history, train_seconds) =
-        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
+    let (history, train_seconds) = run_epochs(
+        cfg,
+        &mut learner,
+        train,
+        validation,
+        &mut TrainingRng::Spikeburn(Box::new(rng)),
+        on_event,
+    );
     TrainOutcome { network: learner.rbm, history, train_seconds }
 }
 
@@ -526,7 +532,14 @@ mod tests {
             cfg.validate().expect("valid");
             let mut rng = StdRng::seed_from_u64(0);
             let mut learner = SamplingLearner::new(&cfg, Some(&train), &device, &mut rng);
-            run_epochs(&cfg, &mut learner, &train, &test, &mut rng, &mut |_| {});
+            run_epochs(
+                &cfg,
+                &mut learner,
+                &train,
+                &test,
+                &mut TrainingRng::Spikeburn(Box::new(rng)),
+                &mut |_| {},
+            );
             let exact = evaluate_exact(&learner.rbm, &test, 300, &cfg, &device).accuracy;
             let sampled = evaluate_sampling(&learner.rbm, &test, 300, &cfg, &device).accuracy;
             assert!(exact > 0.95 && sampled > 0.9, "{chains:?}: exact {exact}, sampled {sampled}");

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 
 use super::config::ExperimentConfig;
 use super::trainer::{
-    Evaluation, Learner, StepOutcome, Tally, TrainEvent, TrainOutcome, run_epochs,
+    Evaluation, Learner, StepOutcome, Tally, TrainEvent, TrainOutcome, TrainingRng, run_epochs,
 };
 use crate::data::SpikeDataset;
 use crate::surrogate::SurrogateNetwork;
@@ -147,8 +147,14 @@ pub fn train_surrogate(
 ) -> TrainOutcome<SurrogateNetwork> {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut learner = SurrogateLearner::new(cfg, device, &mut rng);
-    let (history, train_seconds) =
-        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
+    let (history, train_seconds) = run_epochs(
+        cfg,
+        &mut learner,
+        train,
+        validation,
+        &mut TrainingRng::Spikeburn(Box::new(rng)),
+        on_event,
+    );
     TrainOutcome { network: learner.inference_network(), history, train_seconds }
 }
 

@@ -5,14 +5,15 @@
 use std::time::Instant;
 
 use burn::optim::{Adam, AdamConfig, AdamState, Optimizer};
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
-use super::config::{ExperimentConfig, Method};
+use super::config::{ExperimentConfig, Method, RandomStream};
 use super::surrogate::SurrogateLearner;
+use super::torch_rng::TorchGenerator;
 use crate::data::SpikeDataset;
 use crate::ttfs::SpikeTimeNetwork;
 use crate::ttfs::loss::{TtfsLoss, predict};
@@ -25,6 +26,80 @@ pub fn build_network(
     rng: &mut StdRng,
 ) -> SpikeTimeNetwork {
     SpikeTimeNetwork { layers: cfg.layer_configs().iter().map(|c| c.init(device, rng)).collect() }
+}
+
+/// The random stream of a training run: initial weights, sample order and input noise.
+#[derive(Debug)]
+pub enum TrainingRng {
+    /// spikeburn's generator (`StdRng` seeded with the configuration's seed).
+    Spikeburn(Box<StdRng>),
+    /// PyTorch's global CPU generator after `torch.manual_seed(seed)`, drawn from in the
+    /// reference code's order: initial weights layer by layer, one pass over the validation set
+    /// before training, then per epoch the training `DataLoader` (base seed, sampler seed),
+    /// the input noise of each batch and the validation pass.
+    Torch(Box<TorchGenerator>),
+}
+
+impl TrainingRng {
+    /// The stream `cfg.rng` names, seeded with `cfg.seed`.
+    pub fn new(cfg: &ExperimentConfig) -> Self {
+        match cfg.rng {
+            RandomStream::Spikeburn => Self::Spikeburn(Box::new(StdRng::seed_from_u64(cfg.seed))),
+            RandomStream::Torch => Self::Torch(Box::new(TorchGenerator::new(cfg.seed))),
+        }
+    }
+
+    /// The initial first-spike-time network of `cfg`.
+    pub fn init_network(&mut self, cfg: &ExperimentConfig, device: &Device) -> SpikeTimeNetwork {
+        match self {
+            Self::Spikeburn(rng) => build_network(cfg, device, rng),
+            Self::Torch(g) => SpikeTimeNetwork {
+                layers: cfg
+                    .layer_configs()
+                    .iter()
+                    .map(|c| {
+                        let shape = [c.n_inputs + c.bias_times.len(), c.n_outputs];
+                        let w = g.normal(shape[0] * shape[1], c.weight_mean, c.weight_std);
+                        c.init_with_weights(Tensor::from_data(TensorData::new(w, shape), device))
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    /// The draws of the reference's validation pass over the untrained network.
+    fn before_training(&mut self) {
+        if let Self::Torch(g) = self {
+            let _ = g.dataloader_order(0, false);
+        }
+    }
+
+    /// This epoch's sample order: spikeburn reshuffles `order` in place; the reference draws a
+    /// fresh permutation of `0..n`.
+    fn shuffle(&mut self, order: &mut [usize]) {
+        match self {
+            Self::Spikeburn(rng) => order.shuffle(rng),
+            Self::Torch(g) => order.copy_from_slice(&g.dataloader_order(order.len(), true)),
+        }
+    }
+
+    /// Gaussian input noise, `t ← |t + N(0, σ)|` (`+∞` stays `+∞`).
+    fn add_input_noise(&mut self, times: &mut [f64], sigma: f64) {
+        match self {
+            Self::Spikeburn(rng) => add_input_noise(times, sigma, rng),
+            Self::Torch(g) => {
+                let noise = g.normal(times.len(), 0.0, sigma);
+                for (t, z) in times.iter_mut().zip(noise) {
+                    *t = (*t + z).abs();
+                }
+            }
+        }
+    }
+
+    /// The draws of one validation pass.
+    fn after_validation(&mut self) {
+        self.before_training();
+    }
 }
 
 /// Accuracy and loss on a dataset.
@@ -260,8 +335,12 @@ pub struct Trainer<'a> {
 impl<'a> Trainer<'a> {
     /// A fresh network (weights from `rng`) and optimiser for `cfg`.
     pub fn new(cfg: &'a ExperimentConfig, device: &Device, rng: &mut StdRng) -> Self {
+        Self::with_network(cfg, build_network(cfg, device, rng))
+    }
+
+    /// A fresh optimiser for `network`, trained as `cfg` says.
+    pub fn with_network(cfg: &'a ExperimentConfig, network: SpikeTimeNetwork) -> Self {
         let t = &cfg.training;
-        let network = build_network(cfg, device, rng);
         let adam = AdamConfig::new()
             .with_beta_1(t.adam_beta1 as f32)
             .with_beta_2(t.adam_beta2 as f32)
@@ -341,11 +420,11 @@ fn training_batch(
     cfg: &ExperimentConfig,
     data: &SpikeDataset,
     chunk: &[usize],
-    rng: &mut StdRng,
+    rng: &mut TrainingRng,
 ) -> SpikeDataset {
     let mut samples = data.subset(chunk);
     if cfg.training.input_noise > 0.0 {
-        add_input_noise(&mut samples.times, cfg.training.input_noise, rng);
+        rng.add_input_noise(&mut samples.times, cfg.training.input_noise);
     }
     samples
 }
@@ -358,8 +437,8 @@ pub fn train(
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> TrainOutcome {
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let trainer = Trainer::new(cfg, device, &mut rng);
+    let mut rng = TrainingRng::new(cfg);
+    let trainer = Trainer::with_network(cfg, rng.init_network(cfg, device));
     let mut learner = TtfsLearner { trainer, device: device.clone() };
     let (history, train_seconds) =
         run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
@@ -373,7 +452,7 @@ pub fn run_epochs(
     learner: &mut dyn Learner,
     train: &SpikeDataset,
     validation: &SpikeDataset,
-    rng: &mut StdRng,
+    rng: &mut TrainingRng,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> (Vec<EpochMetrics>, f64) {
     let t = &cfg.training;
@@ -381,11 +460,12 @@ pub fn run_epochs(
     let n_batches = train.len().div_ceil(t.batch_size);
     let mut history = Vec::with_capacity(t.epochs);
     let start = Instant::now();
+    rng.before_training();
 
     for epoch in 1..=t.epochs {
         let epoch_start = Instant::now();
         let lr = learning_rate(cfg, epoch);
-        order.shuffle(rng);
+        rng.shuffle(&mut order);
         let (mut loss_sum, mut stepped, mut correct) = (0.0, 0usize, 0usize);
         let (mut bumps, mut clipped, mut columns) = (0usize, 0usize, 0usize);
         for (b, chunk) in order.chunks(t.batch_size).enumerate() {
@@ -403,6 +483,7 @@ pub fn run_epochs(
             on_event(TrainEvent::Batch { epoch, done: b + 1, total: n_batches });
         }
         let val = learner.evaluate(validation, t.batch_size_eval);
+        rng.after_validation();
         let metrics = EpochMetrics {
             epoch,
             learning_rate: lr,
@@ -443,15 +524,21 @@ pub fn bench(
     device: &Device,
     batches: usize,
 ) -> BenchReport {
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let mut learner: Box<dyn Learner + '_> = match cfg.method {
+    let (mut learner, mut rng): (Box<dyn Learner + '_>, TrainingRng) = match cfg.method {
         Method::Ttfs => {
-            let trainer = Trainer::new(cfg, device, &mut rng);
-            Box::new(TtfsLearner { trainer, device: device.clone() })
+            let mut rng = TrainingRng::new(cfg);
+            let trainer = Trainer::with_network(cfg, rng.init_network(cfg, device));
+            (Box::new(TtfsLearner { trainer, device: device.clone() }), rng)
         }
-        Method::Surrogate => Box::new(SurrogateLearner::new(cfg, device, &mut rng)),
+        Method::Surrogate => {
+            let mut rng = StdRng::seed_from_u64(cfg.seed);
+            let learner = SurrogateLearner::new(cfg, device, &mut rng);
+            (Box::new(learner), TrainingRng::Spikeburn(Box::new(rng)))
+        }
         Method::Sampling => {
-            Box::new(super::sampling::SamplingLearner::new(cfg, Some(train), device, &mut rng))
+            let mut rng = StdRng::seed_from_u64(cfg.seed);
+            let learner = super::sampling::SamplingLearner::new(cfg, Some(train), device, &mut rng);
+            (Box::new(learner), TrainingRng::Spikeburn(Box::new(rng)))
         }
     };
     bench_learner(cfg, learner.as_mut(), train, validation, &mut rng, batches)
@@ -464,14 +551,14 @@ pub fn bench_learner(
     learner: &mut dyn Learner,
     train: &SpikeDataset,
     validation: &SpikeDataset,
-    rng: &mut StdRng,
+    rng: &mut TrainingRng,
     batches: usize,
 ) -> BenchReport {
     let t = &cfg.training;
     let mut order: Vec<usize> = (0..train.len()).collect();
-    order.shuffle(rng);
+    rng.shuffle(&mut order);
     let mut chunks = order.chunks(t.batch_size).cycle();
-    let mut run = |chunk: &[usize], rng: &mut StdRng| {
+    let mut run = |chunk: &[usize], rng: &mut TrainingRng| {
         learner.step(training_batch(cfg, train, chunk, rng), t.learning_rate);
     };
     run(chunks.next().expect("non-empty"), rng);
