@@ -67,8 +67,9 @@ impl TrainingRng {
         }
     }
 
-    /// The draws of the reference's validation pass over the untrained network.
-    fn before_training(&mut self) {
+    /// The draws of one pass over the validation set (the reference makes one before training
+    /// and one after every epoch): none for spikeburn, the `DataLoader`'s base seed for torch.
+    fn validation_pass(&mut self) {
         if let Self::Torch(g) = self {
             let _ = g.dataloader_order(0, false);
         }
@@ -94,11 +95,6 @@ impl TrainingRng {
                 }
             }
         }
-    }
-
-    /// The draws of one validation pass.
-    fn after_validation(&mut self) {
-        self.before_training();
     }
 }
 
@@ -333,12 +329,8 @@ pub struct Trainer<'a> {
 }
 
 impl<'a> Trainer<'a> {
-    /// A fresh network (weights from `rng`) and optimiser for `cfg`.
-    pub fn new(cfg: &'a ExperimentConfig, device: &Device, rng: &mut StdRng) -> Self {
-        Self::with_network(cfg, build_network(cfg, device, rng))
-    }
-
-    /// A fresh optimiser for `network`, trained as `cfg` says.
+    /// A fresh optimiser for `network` (e.g. from [`TrainingRng::init_network`]), trained as
+    /// `cfg` says.
     pub fn with_network(cfg: &'a ExperimentConfig, network: SpikeTimeNetwork) -> Self {
         let t = &cfg.training;
         let adam = AdamConfig::new()
@@ -460,7 +452,7 @@ pub fn run_epochs(
     let n_batches = train.len().div_ceil(t.batch_size);
     let mut history = Vec::with_capacity(t.epochs);
     let start = Instant::now();
-    rng.before_training();
+    rng.validation_pass(); // the reference validates the untrained network
 
     for epoch in 1..=t.epochs {
         let epoch_start = Instant::now();
@@ -483,7 +475,7 @@ pub fn run_epochs(
             on_event(TrainEvent::Batch { epoch, done: b + 1, total: n_batches });
         }
         let val = learner.evaluate(validation, t.batch_size_eval);
-        rng.after_validation();
+        rng.validation_pass();
         let metrics = EpochMetrics {
             epoch,
             learning_rate: lr,
