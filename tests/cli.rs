@@ -142,9 +142,11 @@ fn surrogate_train_then_eval_from_checkpoint() {
 fn dump_config_prints_resolved_toml() {
     let text = ok(bin()
         .args(["dump-config", "--config", "models/yinyang-ttfs.toml", "--epochs", "9"])
+        .args(["--rng", "torch", "--seed", "2000"])
         .output()
         .unwrap());
     assert!(text.contains("epochs = 9") && text.contains("batch-size = 150"), "{text}");
+    assert!(text.contains("rng = \"torch\"") && text.contains("seed = 2000"), "{text}");
 }
 
 #[test]
@@ -156,6 +158,14 @@ fn user_errors_exit_1_with_a_clear_message() {
     std::fs::write(&bad, "[training]\nepoch = 3\n").unwrap();
     let e = failed(bin().args(["train", "--config"]).arg(&bad).output().unwrap());
     assert!(e.contains("bad.toml") && e.contains("unknown field"), "{e}");
+
+    let e = failed(
+        bin()
+            .args(["train", "--config", "models/yinyang-surrogate.toml", "--rng", "torch"])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("first-spike-time"), "{e}");
 
     let e = failed(bin().args(["eval", "--checkpoint", "missing.bpk"]).output().unwrap());
     assert!(e.contains("missing.bpk"), "{e}");
