@@ -8,15 +8,19 @@
 //! - [`surrogate`]: time-stepped LIF layers trained with surrogate gradients (BPTT).
 //! - [`sampling`]: sampling-based Boltzmann layers (neural sampling, LIF sampling, wake–sleep).
 //! - [`data`]: datasets and spike-time encoders (Yin-Yang, generated bit-exactly).
-//! - [`train`]: configurations, the training loop, run folders.
-//! - [`io`]: weight interop (safetensors) and `.npy` output.
+//! - [`train`]: configurations, the methods, the training loop, run outputs.
+//! - [`io`]: weight interop (safetensors), `.npy`, images, charts, run folders.
+//! - [`config`]: reading TOML configurations (the error type and parse helpers).
+//! - [`readout`]: decisions from class scores (unique winner, decision step).
 //! - [`device`]: picking the Burn backend at run time.
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod config;
 pub mod data;
 pub mod device;
 pub mod io;
+pub mod readout;
 pub mod sampling;
 pub mod surrogate;
 pub mod train;

@@ -13,7 +13,7 @@ use spikeburn::io::weights::{
     load_checkpoint, load_reference_weights, save_checkpoint, save_reference_weights,
 };
 use spikeburn::train::ExperimentConfig;
-use spikeburn::train::trainer::build_network;
+use spikeburn::train::ttfs::build_network;
 use spikeburn::util::to_vec_f64;
 
 fn tmp(name: &str) -> PathBuf {

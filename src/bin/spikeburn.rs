@@ -10,18 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use spikeburn::data::{DatasetName, Splits};
 use spikeburn::device::DeviceChoice;
-use spikeburn::io::{image, npy, weights};
-use spikeburn::sampling::SamplingRbm;
+use spikeburn::io::{RunDir, files, npy};
 use spikeburn::sampling::{SampleConfig, run_sample};
-use spikeburn::train::run_dir::{RunDir, Summary, files};
-use spikeburn::train::sampling::{
-    Occlusion, build_sampling_rbm, complete_images, evaluate_exact, evaluate_sampling,
-    generate_per_class,
-};
-use spikeburn::train::surrogate::build_surrogate_network;
 use spikeburn::train::{
-    Evaluation, ExperimentConfig, Method, Precision, RandomStream, TrainEvent, TrainedNetwork,
-    bench, evaluate, evaluate_surrogate, train_and_test,
+    Evaluation, ExperimentConfig, NetworkSource, Precision, RandomStream, TrainEvent, bench,
+    evaluate_saved, train_and_test,
 };
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
@@ -103,37 +96,7 @@ fn run_sample_cmd(cmd: &SampleCmd) -> Result<()> {
         cfg.seed
     );
     let report = run_sample(&cfg, |line| println!("{line}"))?;
-    let mut csv = String::from("steps,dkl\n");
-    for (s, d) in &report.trace {
-        csv += &format!("{s},{d}\n");
-    }
-    run.write("dkl.csv", &csv)?;
-    if !report.learning_trace.is_empty() {
-        let mut csv = String::from("iteration,dkl_learned\n");
-        for (i, d) in &report.learning_trace {
-            csv += &format!("{i},{d}\n");
-        }
-        run.write("learning.csv", &csv)?;
-    }
-    if let Some(cal) = &report.calibration {
-        run.write("calibration.json", &serde_json::to_string_pretty(cal)?)?;
-    }
-    let machine = serde_json::json!({ "w": report.target.w, "b": report.target.b });
-    run.write("machine.json", &serde_json::to_string_pretty(&machine)?)?;
-    let mut summary = serde_json::to_value(&report)?;
-    let extra = serde_json::json!({
-        "name": cfg.name,
-        "seed": cfg.seed,
-        "sampler": cfg.sampler.kind,
-        "units": cfg.machine.units,
-        "chains": cfg.sampler.chains,
-        "steps": cfg.sampler.steps,
-        "spikeburn_version": env!("CARGO_PKG_VERSION"),
-    });
-    if let (Some(obj), Some(more)) = (summary.as_object_mut(), extra.as_object()) {
-        obj.extend(more.clone());
-    }
-    run.write(files::SUMMARY, &(serde_json::to_string_pretty(&summary)? + "\n"))?;
+    report.write(&cfg, &run)?;
     println!(
         "D_KL {:.3e} (marginals {:.3e}){}; {:.3e} samples/s, {:.3e} neuron updates/s; τ_int {:.1} \
          steps, ESS {:.0}; run folder {}",
@@ -286,7 +249,7 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
     let (choice, device) = cmd.runtime.device(cfg.precision)?;
     let data = cmd.runtime.data(cfg.dataset)?;
     let run = RunDir::create(cmd.out.as_deref(), &cfg.name)?;
-    run.write_config(&cfg)?;
+    run.write(files::CONFIG, &cfg.to_toml())?;
     println!(
         "training {} on {} ({} train / {} val / {} test), device {choice}, {} epochs, seed {}",
         cfg.name,
@@ -312,83 +275,21 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
         ),
     };
     let result = train_and_test(&cfg, &data, &device, &mut on_event);
-    result.network.save(&run.file(files::CHECKPOINT), Some(&run.file(files::WEIGHTS)))?;
-    if let TrainedNetwork::Sampling(rbm) = &result.network {
-        sampling_extras(rbm, &cfg, &data, &device, &run)?;
-    }
-    let (history, train_seconds, test) = (result.history, result.train_seconds, result.test);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    run.write_metrics(&history)?;
-    let summary = Summary {
-        val_accuracy: history.last().map(|m| m.val_accuracy),
-        epochs: cfg.training.epochs,
-        train_seconds,
-        ..Summary::of_test(&cfg, choice.name(), &test)
-    };
-    run.write_summary(&summary)?;
+    for line in result.write(&cfg, &data, &device, choice.name(), &run)? {
+        println!("{line}");
+    }
+    let (train_seconds, test) = (result.train_seconds, &result.test);
     println!(
         "test accuracy {:.2} % (loss {:.4}) after {} epochs in {:.1} s; {}; run folder {}",
         100.0 * test.accuracy,
         test.loss,
         cfg.training.epochs,
         train_seconds,
-        activity(&test),
+        activity(test),
         run.path.display()
-    );
-    Ok(())
-}
-
-/// Images a sampling machine completes (bottom half occluded) in `completions.png`.
-const COMPLETIONS: usize = 12;
-
-/// For a sampling machine: the exact-posterior test accuracy, pattern completion of occluded
-/// test digits (`completions.png`: originals, occluded inputs, completions) and label-clamped
-/// generation (`generated.png`, one digit per class), with their figures in `sampling.json`.
-fn sampling_extras(
-    rbm: &SamplingRbm,
-    cfg: &ExperimentConfig,
-    data: &Splits,
-    device: &Device,
-    run: &RunDir,
-) -> Result<()> {
-    let exact = evaluate_exact(rbm, &data.test, cfg.training.batch_size_eval, cfg, device);
-    let side = (cfg.dataset.n_inputs() as f64).sqrt().round() as usize;
-    let occluded = side / 2;
-    let c = complete_images(
-        rbm,
-        &data.test,
-        COMPLETIONS,
-        Occlusion::Bottom(occluded),
-        cfg.sampling.readout_steps,
-        cfg,
-        device,
-    );
-    c.write_png(&run.file("completions.png"))?;
-    let generated = generate_per_class(rbm, cfg, device);
-    let cells: Vec<Option<Vec<f64>>> = generated.into_iter().map(Some).collect();
-    let (w, h, px) = image::tile(&cells, side, cells.len(), 4);
-    image::write_gray_png(&run.file("generated.png"), w, h, &px)?;
-    let labels = &data.test.labels[..c.inferred_labels.len()];
-    let label_hits = c.inferred_labels.iter().zip(labels).filter(|(a, b)| a == b).count();
-    let report = serde_json::json!({
-        "test_accuracy_exact_posterior": exact.accuracy,
-        "completion_occluded_rows": occluded,
-        "completion_pixel_error": c.error,
-        "completion_baseline_error": c.baseline_error,
-        "completion_labels_correct": label_hits,
-        "completion_images": c.inferred_labels.len(),
-    });
-    run.write("sampling.json", &(serde_json::to_string_pretty(&report)? + "\n"))?;
-    println!(
-        "exact label posterior: test accuracy {:.2} %; completion of the bottom {occluded} rows: \
-         {:.1} % pixels wrong (most-frequent-value baseline {:.1} %), label inferred for \
-         {label_hits}/{}; completions.png, generated.png",
-        100.0 * exact.accuracy,
-        100.0 * c.error,
-        100.0 * c.baseline_error,
-        c.inferred_labels.len()
     );
     Ok(())
 }
@@ -405,44 +306,17 @@ fn run_eval(cmd: &EvalCmd) -> Result<()> {
     let cfg = cmd.config.resolve()?;
     let (choice, device) = cmd.runtime.device(cfg.precision)?;
     let data = cmd.runtime.data(cfg.dataset)?;
-    let bs = cfg.training.batch_size_eval;
-    let mut sampling_rbm = None;
-    let test = match cfg.method {
-        Method::Ttfs => {
-            let layers = cfg.layer_configs();
-            let net = match (&cmd.checkpoint, &cmd.weights) {
-                (Some(c), None) => weights::load_checkpoint(&layers, c, &device)?,
-                (None, Some(w)) => weights::load_reference_weights(&layers, w, &device)?,
-                _ => bail!("give exactly one of --checkpoint and --weights"),
-            };
-            evaluate(&net, &data.test, bs, &cfg.loss, &device)
-        }
-        Method::Surrogate => {
-            let Some(c) = &cmd.checkpoint else {
-                bail!("surrogate-gradient networks load from --checkpoint (no reference layout)")
-            };
-            let mut rng = rand::SeedableRng::seed_from_u64(cfg.seed);
-            let net = build_surrogate_network(&cfg, &device, &mut rng);
-            let net = weights::load_checkpoint_into(net, c)?;
-            evaluate_surrogate(&net, &data.test, bs, &cfg, &device)
-        }
-        Method::Sampling => {
-            let Some(c) = &cmd.checkpoint else {
-                bail!("sampling machines load from --checkpoint (no reference layout)")
-            };
-            let mut rng = rand::SeedableRng::seed_from_u64(cfg.seed);
-            let rbm = build_sampling_rbm(&cfg, None, &device, &mut rng);
-            sampling_rbm = Some(weights::load_checkpoint_into(rbm, c)?);
-            evaluate_sampling(sampling_rbm.as_ref().expect("loaded"), &data.test, bs, &cfg, &device)
-        }
+    let source = match (&cmd.checkpoint, &cmd.weights) {
+        (Some(c), None) => NetworkSource::Checkpoint(c.clone()),
+        (None, Some(w)) => NetworkSource::ReferenceWeights(w.clone()),
+        _ => bail!("give exactly one of --checkpoint and --weights"),
     };
+    let result = evaluate_saved(&cfg, &source, &data, &device)?;
+    let test = &result.test;
     let run = RunDir::create(cmd.out.as_deref(), &format!("{}-eval", cfg.name))?;
-    if let Some(rbm) = &sampling_rbm {
-        sampling_extras(rbm, &cfg, &data, &device, &run)?;
+    for line in result.write(&cfg, &data, &device, choice.name(), &run)? {
+        println!("{line}");
     }
-    run.write_config(&cfg)?;
-    let summary = Summary::of_test(&cfg, choice.name(), &test);
-    run.write_summary(&summary)?;
     if let Some(path) = &cmd.save_outputs {
         let classes = cfg.dataset.n_classes();
         npy::write_f64(path, &test.outputs, &[data.test.len(), classes])?;
@@ -452,7 +326,7 @@ fn run_eval(cmd: &EvalCmd) -> Result<()> {
         100.0 * test.accuracy,
         test.loss,
         data.test.len(),
-        activity(&test),
+        activity(test),
         run.file(files::SUMMARY).display()
     );
     Ok(())
@@ -480,19 +354,7 @@ fn run_bench(cmd: &BenchCmd) -> Result<()> {
     let (choice, device) = cmd.runtime.device(cfg.precision)?;
     let data = cmd.runtime.data(cfg.dataset)?;
     let sizes: Vec<String> = cfg.layer_configs().iter().map(|l| l.n_outputs.to_string()).collect();
-    let how = match cfg.method {
-        Method::Ttfs => format!("exact first-spike times, compute {:?}", cfg.network.compute),
-        Method::Surrogate => {
-            format!("surrogate gradients, {} steps of {}", cfg.surrogate.steps, cfg.surrogate.dt)
-        }
-        Method::Sampling => format!(
-            "neural sampling τ = {}, wake–sleep ({} wake steps, {} sleep sweeps of {} chains)",
-            cfg.sampling.tau,
-            cfg.sampling.wake_steps,
-            cfg.sampling.sleep_steps,
-            cfg.sampling.fantasy_chains
-        ),
-    };
+    let how = cfg.method.kind().describe(&cfg);
     println!(
         "{}: {} {}-{}, batch {}, device {choice}, {how}, {}",
         cfg.name,

@@ -1,10 +1,13 @@
 //! Files in and out: Burn checkpoints (burnpack), the reference code's safetensors weights, and
-//! `.npy` arrays of output spike times, PNG images, SVG charts.
+//! `.npy` arrays of output spike times, PNG images, SVG charts, and run folders.
 
 pub mod image;
 pub mod npy;
+pub mod run_dir;
 pub mod svg;
 pub mod weights;
+
+pub use run_dir::{RunDir, files};
 
 use std::path::{Path, PathBuf};
 

@@ -19,8 +19,8 @@ use super::lif::{
 use super::neural::{NeuralSampler, UpdateOrder};
 use super::quality::{integrated_autocorrelation_time, marginal_kl_sum};
 use super::sampler::{Sampler, log_spaced, record};
-use crate::train::ConfigError;
-use crate::train::config::{parse_toml, read_config_file};
+use crate::config::{ConfigError, parse_toml, read_config_file};
+use crate::io::{IoError, RunDir, files};
 
 /// Which dynamics sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +313,58 @@ pub struct SampleReport {
     /// The calibration (LIF).
     #[serde(skip)]
     pub calibration: Option<Calibration>,
+}
+
+impl SampleReport {
+    /// Write the run's files into `run`: `dkl.csv` (steps, D_KL), `learning.csv` (when
+    /// learning ran), `calibration.json` (LIF), `machine.json` (the target's W and b) and
+    /// `summary.json` (this report and `cfg`'s name, seed, sampler and sizes).
+    ///
+    /// # Errors
+    /// [`IoError`] naming the file.
+    pub fn write(&self, cfg: &SampleConfig, run: &RunDir) -> Result<(), IoError> {
+        let mut csv = String::from("steps,dkl\n");
+        for (s, d) in &self.trace {
+            csv += &format!("{s},{d}\n");
+        }
+        run.write("dkl.csv", &csv)?;
+        if !self.learning_trace.is_empty() {
+            let mut csv = String::from("iteration,dkl_learned\n");
+            for (i, d) in &self.learning_trace {
+                csv += &format!("{i},{d}\n");
+            }
+            run.write("learning.csv", &csv)?;
+        }
+        if let Some(cal) = &self.calibration {
+            run.write("calibration.json", &pretty_json(run, "calibration.json", cal)?)?;
+        }
+        let machine = serde_json::json!({ "w": self.target.w, "b": self.target.b });
+        run.write("machine.json", &pretty_json(run, "machine.json", &machine)?)?;
+        let mut summary =
+            serde_json::to_value(self).map_err(|e| json_error(run, files::SUMMARY, e))?;
+        let extra = serde_json::json!({
+            "name": cfg.name,
+            "seed": cfg.seed,
+            "sampler": cfg.sampler.kind,
+            "units": cfg.machine.units,
+            "chains": cfg.sampler.chains,
+            "steps": cfg.sampler.steps,
+            "spikeburn_version": env!("CARGO_PKG_VERSION"),
+        });
+        if let (Some(obj), Some(more)) = (summary.as_object_mut(), extra.as_object()) {
+            obj.extend(more.clone());
+        }
+        run.write_json(files::SUMMARY, &summary)
+    }
+}
+
+/// `value` as pretty-printed JSON (no final newline), for the file `name` of `run`.
+fn pretty_json(run: &RunDir, name: &str, value: &impl Serialize) -> Result<String, IoError> {
+    serde_json::to_string_pretty(value).map_err(|e| json_error(run, name, e))
+}
+
+fn json_error(run: &RunDir, name: &str, e: serde_json::Error) -> IoError {
+    IoError::format(&run.file(name), format!("cannot write JSON: {e}"))
 }
 
 /// Why a sampling experiment could not run.

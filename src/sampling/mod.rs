@@ -10,6 +10,7 @@
 //! - [`sampler`]: the [`Sampler`] interface (time-weighted binary states of a batch of chains)
 //!   and its recording drivers.
 //! - [`neural`]: abstract neural sampling in discrete time, and exact Gibbs sampling.
+//! - [`classifier`]: the `[sampling]` section of an experiment (the sampling classifier).
 //! - [`experiment`]: the `spikeburn sample` experiment (config, run, report).
 //! - [`layered`]: the tensor sampler: an RBM with visible, label and hidden units, sampled by
 //!   neural sampling with layer sweeps over a batch of chains (classification, completion).
@@ -17,6 +18,7 @@
 //! - [`lif`]: LIF sampling with Poisson, oscillating or network background; calibration and
 //!   translation of (W, b) into synaptic weights and resting potentials.
 pub mod boltzmann;
+pub mod classifier;
 pub mod experiment;
 pub mod layered;
 pub mod learn;
@@ -26,6 +28,7 @@ pub mod quality;
 pub mod sampler;
 
 pub use boltzmann::{BoltzmannMachine, MAX_ENUMERATED_UNITS, correlations, marginals, pack};
+pub use classifier::{SamplingConfig, SleepChains};
 pub use experiment::{SampleConfig, SampleError, SampleReport, SamplerKind, run_sample};
 pub use layered::{LayerState, SamplingRbm, SamplingRbmConfig, neural_sampling_update};
 pub use learn::{

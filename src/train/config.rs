@@ -4,18 +4,23 @@
 //! out any of them, and an unknown key is an error. The defaults are the Yin-Yang network and
 //! schedule that the README's train command runs (`models/yinyang-ttfs-double.toml`);
 //! `models/yinyang-ttfs.toml` holds the paper's τm = τs configuration.
-
-use std::path::Path;
+//!
+//! Reading and checking a configuration (`ExperimentConfig::from_file`, `from_toml_str`,
+//! `validate`) lives with the methods ([`super::method`]): the rules every method shares are
+//! here, each method's own rules in its folder.
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::ConfigError;
+use crate::config::positive;
 use crate::data::DatasetName;
-use crate::surrogate::{
-    Encoder, Integrator, LifLayerConfig, LifValues, Readout, Reset, Surrogate, TimeGrid,
-};
+pub use crate::sampling::{SamplingConfig, SleepChains};
+pub use crate::surrogate::SurrogateConfig;
+use crate::surrogate::{LifLayerConfig, TimeGrid};
 use crate::ttfs::{Compute, SpikeTimeLayerConfig, TauRatio, TtfsLoss};
 
-/// How the network computes and learns.
+/// How the network computes and learns. What each method does (its rules, learner, loading and
+/// description) is its [`MethodKind`](super::method::MethodKind), `method.kind()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
@@ -31,17 +36,6 @@ pub enum Method {
     /// units ↔ `network.hidden[0]` hidden units) trained by wake–sleep on neural-sampling
     /// states and classifying by sampling the label units; `[sampling]` configures it.
     Sampling,
-}
-
-impl Method {
-    /// `ttfs`, `surrogate` or `sampling`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::Ttfs => "ttfs",
-            Method::Surrogate => "surrogate",
-            Method::Sampling => "sampling",
-        }
-    }
 }
 
 /// Floating-point precision of the computation.
@@ -104,154 +98,6 @@ pub struct ExperimentConfig {
     pub surrogate: SurrogateConfig,
     /// The sampling Boltzmann layer of the sampling method.
     pub sampling: SamplingConfig,
-}
-
-/// The sampling method: neural sampling, wake–sleep learning, readout by sampling.
-///
-/// Learning (per batch): *wake*: clamp pixels and the one-hot label, sample the hidden units
-/// for `wake-steps` steps; *sleep*: advance `fantasy-chains` persistent free-running chains
-/// (PCD) or chains started at the batch's data (CD-k) by `sleep-steps` sweeps; ΔW = η(⟨(v,l) hᵀ⟩_wake −
-/// ⟨(v,l) hᵀ⟩_sleep) − η·weight-decay·W (biases alike, without decay), with momentum. States are
-/// the neural sampler's on-states (time-averaged over each phase), not probabilities.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
-pub struct SamplingConfig {
-    /// Refractory time τ of every unit, steps (1 = block Gibbs).
-    pub tau: u32,
-    /// Wake-phase steps of the hidden layer per batch.
-    pub wake_steps: usize,
-    /// Sleep-phase sweeps of the fantasy chains per batch.
-    pub sleep_steps: usize,
-    /// Where the sleep phase starts: `persistent` chains carried across batches (PCD) or the
-    /// batch's `data` itself (CD-k, k = `sleep-steps`).
-    pub sleep_chains: SleepChains,
-    /// Persistent free-running chains (with `sleep-chains = "persistent"`).
-    pub fantasy_chains: usize,
-    /// Momentum of the parameter updates.
-    pub momentum: f64,
-    /// L2 weight decay (per unit of learning rate).
-    pub weight_decay: f64,
-    /// Standard deviation of the initial couplings.
-    pub weight_std: f64,
-    /// A pixel is on when its intensity exceeds this fraction of white.
-    pub binarize_threshold: f64,
-    /// Readout: steps before label on-time is counted.
-    pub readout_burn_in: usize,
-    /// Readout: steps over which label on-time is counted.
-    pub readout_steps: usize,
-    /// Refractory time of the readout and completion sampler, steps.
-    pub readout_tau: u32,
-}
-
-/// Where the sleep (model) phase of wake–sleep learning starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SleepChains {
-    /// Persistent contrastive divergence: free-running chains carried across batches.
-    Persistent,
-    /// Contrastive divergence CD-k: the batch's data, advanced k sweeps.
-    Data,
-}
-
-impl Default for SamplingConfig {
-    fn default() -> Self {
-        Self {
-            tau: 1,
-            wake_steps: 1,
-            sleep_steps: 1,
-            sleep_chains: SleepChains::Persistent,
-            fantasy_chains: 100,
-            momentum: 0.5,
-            weight_decay: 2e-4,
-            weight_std: 0.01,
-            binarize_threshold: 0.5,
-            readout_burn_in: 20,
-            readout_steps: 200,
-            readout_tau: 1,
-        }
-    }
-}
-
-impl SamplingConfig {
-    fn validate(&self, hidden: &[usize]) -> Result<(), ConfigError> {
-        let bad = |m: String| Err(ConfigError::Invalid(m));
-        if hidden.len() != 1 {
-            return bad(format!(
-                "the sampling method has one hidden layer: network.hidden = {hidden:?}"
-            ));
-        }
-        if self.tau == 0 || self.readout_tau == 0 {
-            return bad("sampling.tau and sampling.readout-tau must be ≥ 1 step".into());
-        }
-        if self.wake_steps == 0 || self.sleep_steps == 0 || self.fantasy_chains == 0 {
-            return bad("sampling.wake-steps, sleep-steps and fantasy-chains must be ≥ 1".into());
-        }
-        if self.readout_steps == 0 {
-            return bad("sampling.readout-steps must be ≥ 1".into());
-        }
-        if !(0.0..1.0).contains(&self.momentum) || self.weight_decay < 0.0 {
-            return bad(format!(
-                "sampling.momentum must be in [0, 1) and weight-decay ≥ 0, got {} and {}",
-                self.momentum, self.weight_decay
-            ));
-        }
-        if !(self.binarize_threshold > 0.0 && self.binarize_threshold < 1.0) {
-            return bad(format!(
-                "sampling.binarize-threshold must be in (0, 1), got {}",
-                self.binarize_threshold
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// The surrogate-gradient method: time grid, neurons, spike derivative, readout, loss.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
-pub struct SurrogateConfig {
-    /// Step length, model time units.
-    pub dt: f64,
-    /// Steps per sample (the sequence covers `steps·dt`).
-    pub steps: usize,
-    /// Exact or forward-Euler integration of the membrane.
-    pub integrator: Integrator,
-    /// Neuron parameters of every layer (`[surrogate.neuron]`).
-    pub neuron: LifValues,
-    /// The surrogate spike derivative, e.g. `{ kind = "fast-sigmoid", slope = 25.0 }`.
-    pub derivative: Surrogate,
-    /// Reset by subtraction or to v-reset.
-    pub reset: Reset,
-    /// Steps a neuron is held at v-reset after a spike.
-    pub refractory_steps: usize,
-    /// Leave the reset out of the backward pass.
-    pub detach_reset: bool,
-    /// Output readout: max-membrane, spike-count or first-spike.
-    pub readout: Readout,
-    /// Input encoding: `{ kind = "latency" }` or `{ kind = "rate", max-rate = …, t-early = …,
-    /// t-late = … }`.
-    pub encoder: Encoder,
-    /// The loss is the cross-entropy of `logit-scale × readout scores`.
-    pub logit_scale: f64,
-}
-
-impl Default for SurrogateConfig {
-    /// τm = τs = 1 (the first-spike-time neuron), 60 steps of 0.05, exact integration, SuperSpike
-    /// slope 25, soft reset (detached), max-membrane readout, latency inputs.
-    fn default() -> Self {
-        Self {
-            dt: 0.05,
-            steps: 60,
-            integrator: Integrator::Exact,
-            neuron: LifValues::default(),
-            derivative: Surrogate::default(),
-            reset: Reset::Subtract,
-            refractory_steps: 0,
-            detach_reset: true,
-            readout: Readout::MaxMembrane,
-            encoder: Encoder::Latency,
-            logit_scale: 1.0,
-        }
-    }
 }
 
 /// Network architecture and neuron parameters (shared by all layers).
@@ -374,81 +220,18 @@ impl Default for TrainingConfig {
     }
 }
 
-/// Errors in a configuration: reading, parsing, or a value that cannot work.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        /// The file.
-        path: String,
-        /// The IO error.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML for this schema (unknown keys included).
-    #[error("invalid config file {path}: {message}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// What was wrong, with its location.
-        message: String,
-    },
-    /// A value is out of range or inconsistent.
-    #[error("invalid config: {0}")]
-    Invalid(String),
-}
-
-/// Parses a TOML document into any config type (missing fields take their defaults where the
-/// type says `serde(default)`; unknown keys are errors where it says `deny_unknown_fields`).
-///
-/// # Errors
-/// [`ConfigError::Parse`] naming `origin`.
-pub fn parse_toml<T: serde::de::DeserializeOwned>(
-    text: &str,
-    origin: &str,
-) -> Result<T, ConfigError> {
-    toml::from_str(text)
-        .map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })
-}
-
-/// Reads a config file's text.
-///
-/// # Errors
-/// [`ConfigError::Read`] naming the path.
-pub fn read_config_file(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })
-}
-
 impl ExperimentConfig {
-    /// Parse a TOML document (missing fields take their defaults; unknown keys are errors).
-    ///
-    /// # Errors
-    /// [`ConfigError::Parse`] naming `origin`, or [`ConfigError::Invalid`].
-    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let cfg: Self = parse_toml(text, origin)?;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    /// Read and validate a TOML file.
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming the path.
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        Self::from_toml_str(&read_config_file(path)?, &path.display().to_string())
-    }
-
     /// The resolved configuration as TOML (every field written out).
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("config serialises")
     }
 
-    /// Check every rule a runnable configuration must satisfy.
+    /// Check the rules every method shares (network shape and neurons, training schedule, the
+    /// loss); [`ExperimentConfig::validate`] adds the method's own.
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] describing the first violated rule.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub(super) fn validate_shared(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         let n_layers = self.network.hidden.len() + 1;
         let n = &self.network;
@@ -500,26 +283,7 @@ impl ExperimentConfig {
         if t.max_dw_norm < 0.0 || t.input_noise < 0.0 || t.bump_value < 0.0 {
             return bad("training.max-dw-norm, input-noise and bump-value must be ≥ 0".into());
         }
-        if !(positive(self.loss.xi) && positive(self.loss.beta) && positive(self.loss.tau_syn)) {
-            return bad("loss.xi, loss.beta and loss.tau-syn must be positive".into());
-        }
-        if self.rng == RandomStream::Torch && self.method != Method::Ttfs {
-            return bad(format!(
-                "rng = \"torch\" replays the reference code's first-spike-time training; the {} \
-                 method draws from spikeburn's generator (rng = \"spikeburn\")",
-                self.method.name()
-            ));
-        }
-        if self.method == Method::Surrogate {
-            self.surrogate.validate()?;
-        }
-        if self.method == Method::Sampling {
-            if self.dataset == DatasetName::Yinyang {
-                return bad("the sampling method classifies images: pick an image dataset".into());
-            }
-            self.sampling.validate(&n.hidden)?;
-        }
-        Ok(())
+        self.loss.validate()
     }
 
     /// The surrogate-gradient layer configurations, input side first (the output layer is
@@ -578,46 +342,4 @@ impl ExperimentConfig {
             })
             .collect()
     }
-}
-
-impl SurrogateConfig {
-    /// Check the values.
-    ///
-    /// # Errors
-    /// [`ConfigError::Invalid`] naming the first bad value.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |m: String| Err(ConfigError::Invalid(m));
-        if !(positive(self.dt) && self.dt.is_finite()) || self.steps == 0 {
-            return bad(format!(
-                "surrogate.dt must be positive and surrogate.steps ≥ 1, got {} and {}",
-                self.dt, self.steps
-            ));
-        }
-        let nv = &self.neuron;
-        if !(positive(nv.tau_mem) && positive(nv.tau_syn)) {
-            return bad(format!(
-                "surrogate.neuron tau-mem and tau-syn must be positive, got {} and {}",
-                nv.tau_mem, nv.tau_syn
-            ));
-        }
-        if !positive(nv.v_th - nv.v_reset) {
-            return bad(format!(
-                "surrogate.neuron v-th ({}) must exceed v-reset ({})",
-                nv.v_th, nv.v_reset
-            ));
-        }
-        if !(positive(self.logit_scale) && self.logit_scale.is_finite()) {
-            return bad(format!(
-                "surrogate.logit-scale must be positive, got {}",
-                self.logit_scale
-            ));
-        }
-        self.derivative.validate().map_err(|m| ConfigError::Invalid(format!("surrogate: {m}")))?;
-        self.encoder.validate().map_err(|m| ConfigError::Invalid(format!("surrogate: {m}")))
-    }
-}
-
-/// `x > 0`, false for NaN: validation rejects NaN with the same message as a non-positive value.
-fn positive(x: f64) -> bool {
-    x > 0.0
 }

@@ -1,20 +1,35 @@
-//! Training: configurations, the training loop, run folders.
+//! Training: configurations, the methods, the training loop, run outputs.
+//!
+//! Dependencies point down: [`run`] (whole runs) → [`method`] (the one place that knows the
+//! methods) → the trainers [`ttfs`], [`surrogate`], [`sampling`] → the method-neutral parts
+//! ([`epochs`], [`evaluation`], [`model`], [`rng`], [`report`], [`config`]).
 
 pub mod config;
+pub mod epochs;
+pub mod evaluation;
+pub mod method;
+pub mod model;
+pub mod report;
+pub mod rng;
 pub mod run;
-pub mod run_dir;
 pub mod sampling;
 pub mod surrogate;
 pub mod torch_rng;
-pub mod trainer;
+pub mod ttfs;
 
 pub use config::{
     ConfigError, ExperimentConfig, Method, Precision, RandomStream, SamplingConfig, SleepChains,
     SurrogateConfig,
 };
-pub use run::{RunResult, TrainedNetwork, train_and_test};
-pub use surrogate::{SurrogateLearner, evaluate_surrogate, train_surrogate};
-pub use trainer::{
-    BenchReport, EpochMetrics, Evaluation, Learner, StepOutcome, TrainEvent, TrainOutcome, Trainer,
-    TrainingRng, TtfsLearner, bench, bench_learner, evaluate, run_epochs, train,
+pub use epochs::{
+    BenchReport, EpochMetrics, Learner, StepOutcome, TrainEvent, TrainOutcome, bench_learner,
+    run_epochs,
 };
+pub use evaluation::Evaluation;
+pub use method::{LoadError, MethodKind, NetworkSource};
+pub use model::TrainedModel;
+pub use report::Summary;
+pub use rng::TrainingRng;
+pub use run::{EvalResult, RunResult, bench, evaluate_saved, train_and_test};
+pub use surrogate::{SurrogateLearner, evaluate_surrogate, train_surrogate};
+pub use ttfs::{Trainer, TtfsLearner, evaluate, train};

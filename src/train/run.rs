@@ -1,57 +1,23 @@
-//! One whole run of either method: train, then test — what the CLI, the examples and the
-//! benchmarks share.
-
-use std::path::Path;
+//! Whole runs of any method, what the CLI, the examples and the benchmarks share: train then
+//! test ([`train_and_test`]), evaluate a saved network ([`evaluate_saved`]), time a
+//! configuration ([`bench()`]), and write each run's folder.
 
 use burn::tensor::Device;
 
-use super::config::{ExperimentConfig, Method};
-use super::sampling::{evaluate_sampling, train_sampling};
-use super::surrogate::{evaluate_surrogate, train_surrogate};
-use super::trainer::{EpochMetrics, Evaluation, TrainEvent, TrainOutcome, evaluate, train};
-use crate::data::Splits;
-use crate::io::{IoError, weights};
-use crate::sampling::SamplingRbm;
-use crate::surrogate::SurrogateNetwork;
-use crate::ttfs::SpikeTimeNetwork;
+use super::config::ExperimentConfig;
+use super::epochs::{BenchReport, EpochMetrics, TrainEvent, bench_learner, run_epochs};
+use super::evaluation::Evaluation;
+use super::method::{LoadError, NetworkSource};
+use super::model::TrainedModel;
+use super::report::{Summary, metrics_csv};
+use crate::data::{SpikeDataset, Splits};
+use crate::io::{IoError, RunDir, files};
 
-/// A trained network of either method.
-#[derive(Debug)]
-pub enum TrainedNetwork {
-    /// Exact first-spike-time layers.
-    Ttfs(SpikeTimeNetwork),
-    /// Surrogate-gradient LIF layers.
-    Surrogate(SurrogateNetwork),
-    /// A sampling Boltzmann layer.
-    Sampling(SamplingRbm),
-}
-
-impl TrainedNetwork {
-    /// Save as a burnpack checkpoint; a first-spike-time network also writes the reference
-    /// safetensors layout to `reference` if given.
-    ///
-    /// # Errors
-    /// [`IoError`] naming the file.
-    pub fn save(&self, checkpoint: &Path, reference: Option<&Path>) -> Result<(), IoError> {
-        match self {
-            TrainedNetwork::Ttfs(net) => {
-                weights::save_checkpoint(net, checkpoint)?;
-                if let Some(path) = reference {
-                    weights::save_reference_weights(net, path)?;
-                }
-                Ok(())
-            }
-            TrainedNetwork::Surrogate(net) => weights::save_checkpoint(net, checkpoint),
-            TrainedNetwork::Sampling(rbm) => weights::save_checkpoint(rbm, checkpoint),
-        }
-    }
-}
-
-/// What a run produced.
+/// What a training run produced.
 #[derive(Debug)]
 pub struct RunResult {
     /// The trained network.
-    pub network: TrainedNetwork,
+    pub network: Box<dyn TrainedModel>,
     /// Per-epoch metrics.
     pub history: Vec<EpochMetrics>,
     /// Seconds in the epoch loop (training and validation).
@@ -68,35 +34,97 @@ pub fn train_and_test(
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> RunResult {
-    let bs = cfg.training.batch_size_eval;
-    let (train_set, val) = (&data.train, &data.validation);
-    match cfg.method {
-        Method::Ttfs => {
-            let out = train(cfg, train_set, val, device, on_event);
-            let test = evaluate(&out.network, &data.test, bs, &cfg.loss, device);
-            out.into_run(TrainedNetwork::Ttfs, test)
-        }
-        Method::Surrogate => {
-            let out = train_surrogate(cfg, train_set, val, device, on_event);
-            let test = evaluate_surrogate(&out.network, &data.test, bs, cfg, device);
-            out.into_run(TrainedNetwork::Surrogate, test)
-        }
-        Method::Sampling => {
-            let out = train_sampling(cfg, train_set, val, device, on_event);
-            let test = evaluate_sampling(&out.network, &data.test, bs, cfg, device);
-            out.into_run(TrainedNetwork::Sampling, test)
-        }
+    let (mut learner, mut rng) = cfg.method.kind().learner(cfg, &data.train, device);
+    let (history, train_seconds) =
+        run_epochs(cfg, learner.as_mut(), &data.train, &data.validation, &mut rng, on_event);
+    let network = learner.into_trained();
+    let test = network.test(&data.test, cfg, device);
+    RunResult { network, history, train_seconds, test }
+}
+
+impl RunResult {
+    /// Write the run into `run` (whose `config.toml` the caller wrote before training): the
+    /// network, the method's reports, `metrics.csv` and `summary.json` (`device` names the
+    /// backend). Returns the reports' console lines.
+    ///
+    /// # Errors
+    /// [`IoError`] naming the file.
+    pub fn write(
+        &self,
+        cfg: &ExperimentConfig,
+        data: &Splits,
+        device: &Device,
+        device_name: &str,
+        run: &RunDir,
+    ) -> Result<Vec<String>, IoError> {
+        self.network.save(run)?;
+        let lines = self.network.write_reports(cfg, data, device, run)?;
+        run.write(files::METRICS, &metrics_csv(&self.history))?;
+        let summary = Summary {
+            val_accuracy: self.history.last().map(|m| m.val_accuracy),
+            epochs: cfg.training.epochs,
+            train_seconds: self.train_seconds,
+            ..Summary::of_test(cfg, device_name, &self.test)
+        };
+        run.write_json(files::SUMMARY, &summary)?;
+        Ok(lines)
     }
 }
 
-impl<N> TrainOutcome<N> {
-    /// The run result: the network wrapped by `wrap`, this history, and the test evaluation.
-    fn into_run(self, wrap: impl FnOnce(N) -> TrainedNetwork, test: Evaluation) -> RunResult {
-        RunResult {
-            network: wrap(self.network),
-            history: self.history,
-            train_seconds: self.train_seconds,
-            test,
-        }
+/// A saved network and its test-split evaluation.
+#[derive(Debug)]
+pub struct EvalResult {
+    /// The network read from disk.
+    pub network: Box<dyn TrainedModel>,
+    /// Its evaluation on the test split.
+    pub test: Evaluation,
+}
+
+/// Read `cfg`'s network from `source` and evaluate it on `data.test`.
+///
+/// # Errors
+/// [`LoadError`] naming the file, or a source the method cannot read.
+pub fn evaluate_saved(
+    cfg: &ExperimentConfig,
+    source: &NetworkSource,
+    data: &Splits,
+    device: &Device,
+) -> Result<EvalResult, LoadError> {
+    let network = cfg.method.kind().load(cfg, source, device)?;
+    let test = network.test(&data.test, cfg, device);
+    Ok(EvalResult { network, test })
+}
+
+impl EvalResult {
+    /// Write the evaluation into `run`: the method's reports, `config.toml` and `summary.json`
+    /// (`device` names the backend). Returns the reports' console lines.
+    ///
+    /// # Errors
+    /// [`IoError`] naming the file.
+    pub fn write(
+        &self,
+        cfg: &ExperimentConfig,
+        data: &Splits,
+        device: &Device,
+        device_name: &str,
+        run: &RunDir,
+    ) -> Result<Vec<String>, IoError> {
+        let lines = self.network.write_reports(cfg, data, device, run)?;
+        run.write(files::CONFIG, &cfg.to_toml())?;
+        run.write_json(files::SUMMARY, &Summary::of_test(cfg, device_name, &self.test))?;
+        Ok(lines)
     }
+}
+
+/// Time `batches` training batches of `cfg`'s method (after one untimed warm-up batch) and one
+/// pass over the validation split.
+pub fn bench(
+    cfg: &ExperimentConfig,
+    train: &SpikeDataset,
+    validation: &SpikeDataset,
+    device: &Device,
+    batches: usize,
+) -> BenchReport {
+    let (mut learner, mut rng) = cfg.method.kind().learner(cfg, train, device);
+    bench_learner(cfg, learner.as_mut(), train, validation, &mut rng, batches)
 }

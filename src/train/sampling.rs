@@ -2,18 +2,24 @@
 //! contrastive divergence) on neural-sampling states, classification by sampling the label
 //! units with the image clamped, pattern completion and label-clamped generation.
 
+use std::any::Any;
+
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::config::{ExperimentConfig, SleepChains};
-use super::trainer::{
-    Evaluation, Learner, StepOutcome, Tally, TrainEvent, TrainOutcome, TrainingRng, run_epochs,
+use super::config::ExperimentConfig;
+use super::epochs::{Learner, StepOutcome};
+use super::evaluation::{Evaluation, Tally};
+use super::model::TrainedModel;
+use super::rng::TrainingRng;
+use crate::data::{SpikeDataset, Splits};
+use crate::io::{IoError, RunDir, files, image, weights};
+use crate::readout::{decisions, unique_argmax};
+use crate::sampling::{
+    LayerState, SamplingRbm, SamplingRbmConfig, SleepChains, neural_sampling_update,
 };
-use crate::data::SpikeDataset;
-use crate::sampling::{LayerState, SamplingRbm, SamplingRbmConfig, neural_sampling_update};
-use crate::surrogate::network::{decisions, unique_argmax};
 use crate::util::to_vec_f64;
 
 /// Whether a pixel encoded as spike time `t` is on: its intensity 1 − (t − 0.15)/1.85 (the
@@ -119,6 +125,19 @@ impl<'a> SamplingLearner<'a> {
         let fantasy = (fv, LayerState::off(c, nh, device));
         Self { cfg, rbm, velocity, fantasy, device: device.clone() }
     }
+
+    /// A fresh learner for `cfg` on `device` (see [`SamplingLearner::new`]) and the run's
+    /// random stream: spikeburn's generator seeded with `cfg.seed`, which drew the initial
+    /// couplings.
+    pub fn seeded(
+        cfg: &'a ExperimentConfig,
+        train: Option<&SpikeDataset>,
+        device: &Device,
+    ) -> (Self, TrainingRng) {
+        let mut rng = StdRng::seed_from_u64(cfg.seed);
+        let learner = Self::new(cfg, train, device, &mut rng);
+        (learner, TrainingRng::Spikeburn(Box::new(rng)))
+    }
 }
 
 /// Mean cross-entropy and correct count of the exact label posterior on a batch.
@@ -194,13 +213,17 @@ impl Learner for SamplingLearner<'_> {
         self.rbm.visible_bias = Param::from_tensor(self.rbm.visible_bias.val() + vv.clone());
         self.rbm.hidden_bias = Param::from_tensor(self.rbm.hidden_bias.val() + vh.clone());
         self.velocity = (vw, vv, vh);
-        StepOutcome { loss: Some(loss), correct, clipped: 0, columns: 0 }
+        StepOutcome::stepped(loss, correct)
     }
 
     /// Validation during training uses the exact label posterior (cheap); the test split is
     /// classified by sampling ([`evaluate_sampling`]).
     fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
         evaluate_exact(&self.rbm, data, batch_size, self.cfg, &self.device)
+    }
+
+    fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
+        Box::new(self.rbm)
     }
 }
 
@@ -284,25 +307,72 @@ pub fn evaluate_sampling(
 /// Steps a label-clamped generation runs before it is recorded.
 pub const GENERATION_BURN_IN: usize = 500;
 
-/// Train the sampling machine on `train`, validating (exact posterior) after every epoch.
-pub fn train_sampling(
-    cfg: &ExperimentConfig,
-    train: &SpikeDataset,
-    validation: &SpikeDataset,
-    device: &Device,
-    on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> TrainOutcome<SamplingRbm> {
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let mut learner = SamplingLearner::new(cfg, Some(train), device, &mut rng);
-    let (history, train_seconds) = run_epochs(
-        cfg,
-        &mut learner,
-        train,
-        validation,
-        &mut TrainingRng::Spikeburn(Box::new(rng)),
-        on_event,
-    );
-    TrainOutcome { network: learner.rbm, history, train_seconds }
+/// Images a sampling machine completes (bottom half occluded) in `completions.png`.
+const COMPLETIONS: usize = 12;
+
+impl TrainedModel for SamplingRbm {
+    /// Classification by sampling ([`evaluate_sampling`]).
+    fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
+        evaluate_sampling(self, data, cfg.training.batch_size_eval, cfg, device)
+    }
+
+    /// The checkpoint (there is no reference layout for sampling machines).
+    fn save(&self, run: &RunDir) -> Result<(), IoError> {
+        weights::save_checkpoint(self, &run.file(files::CHECKPOINT))
+    }
+
+    /// The exact-posterior test accuracy, pattern completion of occluded test digits
+    /// (`completions.png`: originals, occluded inputs, completions) and label-clamped generation
+    /// (`generated.png`, one digit per class), with their figures in `sampling.json`.
+    fn write_reports(
+        &self,
+        cfg: &ExperimentConfig,
+        data: &Splits,
+        device: &Device,
+        run: &RunDir,
+    ) -> Result<Vec<String>, IoError> {
+        let exact = evaluate_exact(self, &data.test, cfg.training.batch_size_eval, cfg, device);
+        let side = (cfg.dataset.n_inputs() as f64).sqrt().round() as usize;
+        let occluded = side / 2;
+        let c = complete_images(
+            self,
+            &data.test,
+            COMPLETIONS,
+            Occlusion::Bottom(occluded),
+            cfg.sampling.readout_steps,
+            cfg,
+            device,
+        );
+        c.write_png(&run.file("completions.png"))?;
+        let generated = generate_per_class(self, cfg, device);
+        let cells: Vec<Option<Vec<f64>>> = generated.into_iter().map(Some).collect();
+        let (w, h, px) = image::tile(&cells, side, cells.len(), 4);
+        image::write_gray_png(&run.file("generated.png"), w, h, &px)?;
+        let labels = &data.test.labels[..c.inferred_labels.len()];
+        let label_hits = c.inferred_labels.iter().zip(labels).filter(|(a, b)| a == b).count();
+        let report = serde_json::json!({
+            "test_accuracy_exact_posterior": exact.accuracy,
+            "completion_occluded_rows": occluded,
+            "completion_pixel_error": c.error,
+            "completion_baseline_error": c.baseline_error,
+            "completion_labels_correct": label_hits,
+            "completion_images": c.inferred_labels.len(),
+        });
+        run.write_json("sampling.json", &report)?;
+        Ok(vec![format!(
+            "exact label posterior: test accuracy {:.2} %; completion of the bottom {occluded} \
+             rows: {:.1} % pixels wrong (most-frequent-value baseline {:.1} %), label inferred \
+             for {label_hits}/{}; completions.png, generated.png",
+            100.0 * exact.accuracy,
+            100.0 * c.error,
+            100.0 * c.baseline_error,
+            c.inferred_labels.len()
+        )])
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 /// Which pixels of a square image a completion hides.
@@ -486,6 +556,7 @@ mod tests {
     use super::*;
     use crate::data::DatasetName;
     use crate::train::config::Method;
+    use crate::train::epochs::run_epochs;
     use rand::RngExt;
 
     /// Ten random 16×16 prototypes; samples flip each pixel with probability 5 %. Pixels are

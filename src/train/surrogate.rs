@@ -1,6 +1,8 @@
 //! Training the surrogate-gradient networks: backpropagation through time with Burn's autodiff
 //! and Adam, driven by the shared epoch loop ([`run_epochs`]).
 
+use std::any::Any;
+
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -8,12 +10,14 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::config::ExperimentConfig;
-use super::trainer::{
-    Evaluation, Learner, StepOutcome, Tally, TrainEvent, TrainOutcome, TrainingRng, run_epochs,
-};
+use super::epochs::{Learner, StepOutcome, TrainEvent, TrainOutcome, run_epochs};
+use super::evaluation::{Evaluation, Tally};
+use super::model::TrainedModel;
+use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
+use crate::io::{IoError, RunDir, files, weights};
+use crate::readout::{decisions, unique_argmax};
 use crate::surrogate::SurrogateNetwork;
-use crate::surrogate::network::decisions;
 use crate::util::to_vec_f64;
 
 /// Seed offset of the evaluation encoder (rate coding draws spikes; evaluation is repeatable).
@@ -99,6 +103,14 @@ impl<'a> SurrogateLearner<'a> {
         Self { cfg, network, optimizer, device: device.clone(), rng }
     }
 
+    /// A fresh learner for `cfg` on `device` and the run's random stream: spikeburn's
+    /// generator seeded with `cfg.seed`, which drew the initial weights.
+    pub fn seeded(cfg: &'a ExperimentConfig, device: &Device) -> (Self, TrainingRng) {
+        let mut rng = StdRng::seed_from_u64(cfg.seed);
+        let learner = Self::new(cfg, device, &mut rng);
+        (learner, TrainingRng::Spikeburn(Box::new(rng)))
+    }
+
     /// The trained network without autodiff (for evaluation and saving).
     pub fn inference_network(&self) -> SurrogateNetwork {
         self.network.valid()
@@ -119,21 +131,22 @@ impl Learner for SurrogateLearner<'_> {
             .labels
             .iter()
             .enumerate()
-            .filter(|(b, l)| {
-                crate::surrogate::network::unique_argmax(&values[b * classes..(b + 1) * classes])
-                    == Some(**l)
-            })
+            .filter(|(b, l)| unique_argmax(&values[b * classes..(b + 1) * classes]) == Some(**l))
             .count();
         let y = labels_tensor(&batch.labels, &device);
         let loss = self.network.loss(scores, y, self.cfg.surrogate.logit_scale).mean();
         let loss_value = to_vec_f64(loss.clone().detach().inner())[0];
         let grads = GradientsParams::from_grads(loss.backward(), &self.network);
         self.network = self.optimizer.step(lr, self.network.clone(), grads);
-        StepOutcome { loss: Some(loss_value), correct, clipped: 0, columns: 0 }
+        StepOutcome::stepped(loss_value, correct)
     }
 
     fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
         evaluate_surrogate(&self.inference_network(), data, batch_size, self.cfg, &self.device)
+    }
+
+    fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
+        Box::new(self.inference_network())
     }
 }
 
@@ -145,17 +158,25 @@ pub fn train_surrogate(
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> TrainOutcome<SurrogateNetwork> {
-    let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let mut learner = SurrogateLearner::new(cfg, device, &mut rng);
-    let (history, train_seconds) = run_epochs(
-        cfg,
-        &mut learner,
-        train,
-        validation,
-        &mut TrainingRng::Spikeburn(Box::new(rng)),
-        on_event,
-    );
+    let (mut learner, mut rng) = SurrogateLearner::seeded(cfg, device);
+    let (history, train_seconds) =
+        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
     TrainOutcome { network: learner.inference_network(), history, train_seconds }
+}
+
+impl TrainedModel for SurrogateNetwork {
+    fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
+        evaluate_surrogate(self, data, cfg.training.batch_size_eval, cfg, device)
+    }
+
+    /// The checkpoint (there is no reference layout for time-stepped networks).
+    fn save(&self, run: &RunDir) -> Result<(), IoError> {
+        weights::save_checkpoint(self, &run.file(files::CHECKPOINT))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
 }
 
 #[cfg(test)]

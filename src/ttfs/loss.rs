@@ -3,6 +3,8 @@
 use burn::tensor::{Int, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::config::{ConfigError, positive};
+
 /// Loss on output spike times `t_k` (model time units) for a label `y`:
 ///
 /// ```text
@@ -44,6 +46,19 @@ pub struct LossOutput {
 }
 
 impl TtfsLoss {
+    /// Check the values: ξ, β and τs scale times and must be positive.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the keys.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !(positive(self.xi) && positive(self.beta) && positive(self.tau_syn)) {
+            return Err(ConfigError::Invalid(
+                "loss.xi, loss.beta and loss.tau-syn must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Loss and its exact gradient with respect to the output times.
     ///
     /// # Shapes

@@ -1,0 +1,293 @@
+//! The epoch loop every method shares ([`run_epochs`]): StepLR, shuffling and input noise from
+//! the run's random stream, one validation pass per epoch, per-epoch metrics; and the same
+//! batches timed for `spikeburn bench` ([`bench_learner`]).
+//!
+//! A method takes part by implementing [`Learner`]: one training batch, one evaluation, and an
+//! optional end-of-epoch hook whose named values become extra columns of `metrics.csv`.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::config::ExperimentConfig;
+use super::evaluation::Evaluation;
+use super::model::TrainedModel;
+use super::rng::TrainingRng;
+use crate::data::SpikeDataset;
+
+/// What one training batch did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutcome {
+    /// Mean loss of the batch; `None` if the batch took no optimizer step (the first-spike-time
+    /// method spends such batches on weight bumping).
+    pub loss: Option<f64>,
+    /// Samples predicted correctly (before the update).
+    pub correct: usize,
+    /// Per-(sample, neuron) weight-gradient columns zeroed by clipping, summed over layers (0
+    /// for a method that does not clip).
+    pub clipped: usize,
+    /// Per-(sample, neuron) columns considered for clipping, summed over layers (0 for a method
+    /// that does not clip).
+    pub columns: usize,
+}
+
+impl StepOutcome {
+    /// A step of a method that neither skips nor clips: its loss and correct count.
+    pub fn stepped(loss: f64, correct: usize) -> Self {
+        Self { loss: Some(loss), correct, clipped: 0, columns: 0 }
+    }
+}
+
+/// One method's training state, driven by the shared epoch loop ([`run_epochs`]).
+pub trait Learner {
+    /// One training batch (input noise already applied) at learning rate `lr`.
+    fn step(&mut self, batch: SpikeDataset, lr: f64) -> StepOutcome;
+
+    /// Evaluate the current network on `data` in batches of `batch_size` (the validation pass
+    /// after every epoch).
+    fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation;
+
+    /// Called once at the end of every epoch (`epoch` from 1), after its validation pass: the
+    /// method's own per-epoch metrics as `(column name, value)` pairs, which `metrics.csv`
+    /// writes after the shared columns. Every epoch must return the same names in the same
+    /// order. The default reports nothing.
+    fn end_epoch(&mut self, epoch: usize) -> Vec<(String, f64)> {
+        let _ = epoch;
+        Vec::new()
+    }
+
+    /// The trained network, without autodiff.
+    fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel>;
+}
+
+/// What one epoch did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochMetrics {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Learning rate used in this epoch.
+    pub learning_rate: f64,
+    /// Mean training loss over the batches that took a step.
+    pub train_loss: f64,
+    /// Training accuracy, measured on the forward passes of this epoch (before each step).
+    pub train_accuracy: f64,
+    /// Validation loss after the epoch.
+    pub val_loss: f64,
+    /// Validation accuracy after the epoch.
+    pub val_accuracy: f64,
+    /// Batches that took no optimizer step (weight bumping).
+    pub bumps: usize,
+    /// Fraction of (sample, neuron) weight-gradient columns zeroed by clipping.
+    pub clipped_fraction: f64,
+    /// The method's own metrics ([`Learner::end_epoch`]), `(column name, value)`.
+    pub extra: Vec<(String, f64)>,
+    /// Wall-clock seconds of the epoch (training and validation).
+    pub seconds: f64,
+}
+
+/// Progress events for a front end (progress bar or plain lines).
+#[derive(Debug, Clone)]
+pub enum TrainEvent<'a> {
+    /// A batch finished (`done` of `total` in this epoch).
+    Batch {
+        /// Epoch, from 1.
+        epoch: usize,
+        /// Batches done in this epoch.
+        done: usize,
+        /// Batches per epoch.
+        total: usize,
+    },
+    /// An epoch finished.
+    Epoch(&'a EpochMetrics),
+}
+
+/// A trained network of any method (`N`: its type, without autodiff) and its history.
+#[derive(Debug)]
+pub struct TrainOutcome<N> {
+    /// The trained network.
+    pub network: N,
+    /// Per-epoch metrics.
+    pub history: Vec<EpochMetrics>,
+    /// Seconds spent in the epoch loop (training and validation).
+    pub train_seconds: f64,
+}
+
+/// The learning rate of an epoch (from 1) under StepLR.
+pub fn learning_rate(cfg: &ExperimentConfig, epoch: usize) -> f64 {
+    let t = &cfg.training;
+    t.learning_rate * t.lr_gamma.powi(((epoch - 1) / t.lr_step) as i32)
+}
+
+/// The training batch of samples `chunk`, with input noise if configured.
+fn training_batch(
+    cfg: &ExperimentConfig,
+    data: &SpikeDataset,
+    chunk: &[usize],
+    rng: &mut TrainingRng,
+) -> SpikeDataset {
+    let mut samples = data.subset(chunk);
+    if cfg.training.input_noise > 0.0 {
+        rng.add_input_noise(&mut samples.times, cfg.training.input_noise);
+    }
+    samples
+}
+
+/// The epoch loop shared by all methods: StepLR, shuffling and input noise from `rng`, one
+/// validation pass per epoch, then the learner's end-of-epoch hook. Returns the history and the
+/// seconds spent.
+pub fn run_epochs(
+    cfg: &ExperimentConfig,
+    learner: &mut dyn Learner,
+    train: &SpikeDataset,
+    validation: &SpikeDataset,
+    rng: &mut TrainingRng,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> (Vec<EpochMetrics>, f64) {
+    let t = &cfg.training;
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    let n_batches = train.len().div_ceil(t.batch_size);
+    let mut history = Vec::with_capacity(t.epochs);
+    let start = Instant::now();
+    rng.validation_pass(); // the reference validates the untrained network
+
+    for epoch in 1..=t.epochs {
+        let epoch_start = Instant::now();
+        let lr = learning_rate(cfg, epoch);
+        rng.shuffle(&mut order);
+        let (mut loss_sum, mut stepped, mut correct) = (0.0, 0usize, 0usize);
+        let (mut bumps, mut clipped, mut columns) = (0usize, 0usize, 0usize);
+        for (b, chunk) in order.chunks(t.batch_size).enumerate() {
+            let step = learner.step(training_batch(cfg, train, chunk, rng), lr);
+            correct += step.correct;
+            clipped += step.clipped;
+            columns += step.columns;
+            match step.loss {
+                Some(l) => {
+                    loss_sum += l;
+                    stepped += 1;
+                }
+                None => bumps += 1,
+            }
+            on_event(TrainEvent::Batch { epoch, done: b + 1, total: n_batches });
+        }
+        let val = learner.evaluate(validation, t.batch_size_eval);
+        rng.validation_pass();
+        let extra = learner.end_epoch(epoch);
+        let metrics = EpochMetrics {
+            epoch,
+            learning_rate: lr,
+            train_loss: if stepped > 0 { loss_sum / stepped as f64 } else { f64::NAN },
+            train_accuracy: correct as f64 / train.len().max(1) as f64,
+            val_loss: val.loss,
+            val_accuracy: val.accuracy,
+            bumps,
+            clipped_fraction: if columns > 0 { clipped as f64 / columns as f64 } else { 0.0 },
+            extra,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        on_event(TrainEvent::Epoch(&metrics));
+        history.push(metrics);
+    }
+    (history, start.elapsed().as_secs_f64())
+}
+
+/// Throughput of a configuration on a device, measured on real batches.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    /// Training batches timed (forward, bump check or backward, Adam step, batch assembly).
+    pub train_batches: usize,
+    /// Training images per second.
+    pub train_images_per_second: f64,
+    /// Evaluation (forward only) images per second, over the validation split.
+    pub eval_images_per_second: f64,
+    /// Estimated seconds per epoch: the training split at the training rate plus the validation
+    /// split at the evaluation rate.
+    pub epoch_seconds: f64,
+}
+
+/// Time `batches` training batches of any method (after one untimed warm-up batch) and one
+/// pass over the validation split.
+pub fn bench_learner(
+    cfg: &ExperimentConfig,
+    learner: &mut dyn Learner,
+    train: &SpikeDataset,
+    validation: &SpikeDataset,
+    rng: &mut TrainingRng,
+    batches: usize,
+) -> BenchReport {
+    let t = &cfg.training;
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    rng.shuffle(&mut order);
+    let mut chunks = order.chunks(t.batch_size).cycle();
+    let mut run = |chunk: &[usize], rng: &mut TrainingRng| {
+        learner.step(training_batch(cfg, train, chunk, rng), t.learning_rate);
+    };
+    run(chunks.next().expect("non-empty"), rng);
+    let start = Instant::now();
+    let mut images = 0;
+    for _ in 0..batches {
+        let chunk = chunks.next().expect("non-empty");
+        images += chunk.len();
+        run(chunk, rng);
+    }
+    let train_rate = images as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let _ = learner.evaluate(validation, t.batch_size_eval);
+    let eval_rate = validation.len() as f64 / start.elapsed().as_secs_f64();
+    BenchReport {
+        train_batches: batches,
+        train_images_per_second: train_rate,
+        eval_images_per_second: eval_rate,
+        epoch_seconds: train.len() as f64 / train_rate + validation.len() as f64 / eval_rate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ttfs::SpikeTimeNetwork;
+
+    /// Steps without learning; counts its epochs and reports them as a column.
+    struct Counting {
+        epochs_seen: Vec<usize>,
+        steps: usize,
+    }
+
+    impl Learner for Counting {
+        fn step(&mut self, batch: SpikeDataset, _lr: f64) -> StepOutcome {
+            self.steps += 1;
+            StepOutcome::stepped(1.0, batch.len())
+        }
+
+        fn evaluate(&self, _data: &SpikeDataset, _batch_size: usize) -> Evaluation {
+            super::super::evaluation::Tally::default().finish(1)
+        }
+
+        fn end_epoch(&mut self, epoch: usize) -> Vec<(String, f64)> {
+            self.epochs_seen.push(epoch);
+            vec![("steps_so_far".into(), self.steps as f64)]
+        }
+
+        fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
+            Box::new(SpikeTimeNetwork { layers: Vec::new() })
+        }
+    }
+
+    /// The end-of-epoch hook runs once per epoch, after that epoch's batches, and its values
+    /// reach the epoch's metrics under their names.
+    #[test]
+    fn end_epoch_hook_reports_named_columns() {
+        let mut cfg = ExperimentConfig::default();
+        cfg.training.epochs = 3;
+        cfg.training.batch_size = 4;
+        let data = SpikeDataset { n_inputs: 1, times: vec![0.5; 10], labels: vec![0; 10] };
+        let mut learner = Counting { epochs_seen: Vec::new(), steps: 0 };
+        let mut rng = TrainingRng::new(&cfg);
+        let (history, _) = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {});
+        assert_eq!(learner.epochs_seen, [1, 2, 3]);
+        let steps: Vec<f64> = history.iter().map(|m| m.extra[0].1).collect();
+        assert_eq!(steps, [3.0, 6.0, 9.0], "10 samples in batches of 4: 3 steps per epoch");
+        assert!(history.iter().all(|m| m.extra[0].0 == "steps_so_far" && m.bumps == 0));
+        assert_eq!(history[0].train_accuracy, 1.0);
+    }
+}

@@ -1,0 +1,139 @@
+//! What a training or evaluation run writes besides the network: `metrics.csv` (one row per
+//! epoch) and `summary.json` ([`Summary`]).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::config::ExperimentConfig;
+use super::epochs::EpochMetrics;
+use super::evaluation::Evaluation;
+
+/// The outcome of a run, as written to `summary.json`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Summary {
+    /// Experiment name.
+    pub name: String,
+    /// Dataset name.
+    pub dataset: String,
+    /// `ttfs` or `surrogate`.
+    pub method: String,
+    /// Accuracy on the test split.
+    pub test_accuracy: f64,
+    /// Mean loss on the test split.
+    pub test_loss: f64,
+    /// Spikes per test sample (hidden and output neurons).
+    pub test_mean_spikes: f64,
+    /// Mean time to decision on the test split, model time units.
+    pub test_decision_time: f64,
+    /// Validation accuracy after the last epoch (absent for `eval`).
+    pub val_accuracy: Option<f64>,
+    /// Epochs trained (0 for `eval`).
+    pub epochs: usize,
+    /// Seconds in the training loop (0 for `eval`).
+    pub train_seconds: f64,
+    /// Device name (flex, ndarray, wgpu, vulkan).
+    pub device: String,
+    /// f32 or f64.
+    pub precision: String,
+    /// Seed.
+    pub seed: u64,
+    /// spikeburn version.
+    pub spikeburn_version: String,
+}
+
+impl Summary {
+    /// The summary of evaluating `cfg`'s network on the test split (no training: no validation
+    /// accuracy, 0 epochs, 0 s); `train` fills those three in.
+    pub fn of_test(cfg: &ExperimentConfig, device: &str, test: &Evaluation) -> Self {
+        Self {
+            name: cfg.name.clone(),
+            dataset: cfg.dataset.name().into(),
+            method: cfg.method.name().into(),
+            test_accuracy: test.accuracy,
+            test_loss: test.loss,
+            test_mean_spikes: test.mean_spikes,
+            test_decision_time: test.mean_decision_time,
+            val_accuracy: None,
+            epochs: 0,
+            train_seconds: 0.0,
+            device: device.into(),
+            precision: cfg.precision.name().into(),
+            seed: cfg.seed,
+            spikeburn_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// The per-epoch metrics as CSV: the shared columns, then the method's own
+/// ([`EpochMetrics::extra`], named by the first epoch), then the epoch's seconds.
+pub fn metrics_csv(history: &[EpochMetrics]) -> String {
+    let mut csv = String::from(
+        "epoch,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,bumps,clipped_fraction",
+    );
+    for (name, _) in history.first().map_or(&[][..], |m| &m.extra[..]) {
+        write!(csv, ",{name}").expect("write to string");
+    }
+    csv.push_str(",seconds\n");
+    for m in history {
+        write!(
+            csv,
+            "{},{},{},{},{},{},{},{}",
+            m.epoch,
+            m.learning_rate,
+            m.train_loss,
+            m.train_accuracy,
+            m.val_loss,
+            m.val_accuracy,
+            m.bumps,
+            m.clipped_fraction,
+        )
+        .expect("write to string");
+        for (_, value) in &m.extra {
+            write!(csv, ",{value}").expect("write to string");
+        }
+        writeln!(csv, ",{:.4}", m.seconds).expect("write to string");
+    }
+    csv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn epoch(n: usize, extra: Vec<(String, f64)>) -> EpochMetrics {
+        EpochMetrics {
+            epoch: n,
+            learning_rate: 0.5,
+            train_loss: 1.25,
+            train_accuracy: 0.5,
+            val_loss: 2.0,
+            val_accuracy: 0.75,
+            bumps: 3,
+            clipped_fraction: 0.125,
+            extra,
+            seconds: 1.23456,
+        }
+    }
+
+    /// The shared columns in their fixed order, seconds last with 4 decimals.
+    #[test]
+    fn metrics_csv_shared_columns() {
+        assert_eq!(
+            metrics_csv(&[epoch(1, vec![])]),
+            "epoch,learning_rate,train_loss,train_accuracy,val_loss,val_accuracy,bumps,\
+             clipped_fraction,seconds\n1,0.5,1.25,0.5,2,0.75,3,0.125,1.2346\n"
+        );
+    }
+
+    /// A method's own metrics become named columns before `seconds`, in every row.
+    #[test]
+    fn metrics_csv_extra_columns() {
+        let extra = |a: f64| vec![("angle_0".to_string(), a), ("chip_rate".to_string(), 2.5)];
+        let csv = metrics_csv(&[epoch(1, extra(10.0)), epoch(2, extra(7.5))]);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(",clipped_fraction,angle_0,chip_rate,seconds"), "{csv}");
+        assert!(lines[1].ends_with(",0.125,10,2.5,1.2346"), "{csv}");
+        assert!(lines[2].starts_with("2,") && lines[2].ends_with(",0.125,7.5,2.5,1.2346"));
+    }
+}

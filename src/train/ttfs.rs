@@ -1,0 +1,343 @@
+//! The first-spike-time trainer, after the reference implementation (`src/training.py` of the
+//! paper code): Adam with a per-epoch StepLR, per-(sample, neuron) gradient clipping, and
+//! exponential, targeted weight bumping for silent neurons (a bumped batch takes no optimizer
+//! step).
+
+use std::any::Any;
+
+use burn::optim::{Adam, AdamConfig, AdamState, Optimizer};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::rngs::StdRng;
+
+use super::config::ExperimentConfig;
+use super::epochs::{Learner, StepOutcome, TrainEvent, TrainOutcome, run_epochs};
+use super::evaluation::{Evaluation, Tally};
+use super::model::TrainedModel;
+use super::rng::TrainingRng;
+use crate::data::SpikeDataset;
+use crate::io::{IoError, RunDir, files, weights};
+use crate::ttfs::SpikeTimeNetwork;
+use crate::ttfs::loss::{TtfsLoss, predict};
+use crate::util::to_vec_f64;
+
+/// Build the network of a configuration, weights drawn from `rng`.
+pub fn build_network(
+    cfg: &ExperimentConfig,
+    device: &Device,
+    rng: &mut StdRng,
+) -> SpikeTimeNetwork {
+    SpikeTimeNetwork { layers: cfg.layer_configs().iter().map(|c| c.init(device, rng)).collect() }
+}
+
+impl TrainingRng {
+    /// The initial first-spike-time network of `cfg`.
+    pub fn init_network(&mut self, cfg: &ExperimentConfig, device: &Device) -> SpikeTimeNetwork {
+        match self {
+            Self::Spikeburn(rng) => build_network(cfg, device, rng),
+            Self::Torch(g) => SpikeTimeNetwork {
+                layers: cfg
+                    .layer_configs()
+                    .iter()
+                    .map(|c| {
+                        let shape = [c.n_inputs + c.bias_times.len(), c.n_outputs];
+                        let w = g.normal(shape[0] * shape[1], c.weight_mean, c.weight_std);
+                        c.init_with_weights(Tensor::from_data(TensorData::new(w, shape), device))
+                    })
+                    .collect(),
+            },
+        }
+    }
+}
+
+/// Evaluate `net` on all of `data` in batches of `batch_size`.
+pub fn evaluate(
+    net: &SpikeTimeNetwork,
+    data: &SpikeDataset,
+    batch_size: usize,
+    loss: &TtfsLoss,
+    device: &Device,
+) -> Evaluation {
+    let mut tally = Tally::default();
+    let indices: Vec<usize> = (0..data.len()).collect();
+    for chunk in indices.chunks(batch_size) {
+        let (x, y) = data.batch(chunk, device);
+        let trace = net.forward_trace(x);
+        let out = trace.output();
+        let l = loss.forward(out.clone(), y);
+        tally.loss += to_vec_f64(l.per_sample).iter().sum::<f64>();
+        let pred = predict(out.clone());
+        let times = to_vec_f64(out);
+        let hidden = &trace.activations[1..trace.activations.len() - 1];
+        for t in hidden.iter().flat_map(|a| to_vec_f64(a.clone())).chain(times.iter().copied()) {
+            tally.spikes += f64::from(u8::from(t.is_finite()));
+        }
+        let classes = times.len() / chunk.len();
+        for (b, (p, &i)) in pred.iter().zip(chunk).enumerate() {
+            let first =
+                times[b * classes..(b + 1) * classes].iter().copied().fold(f64::INFINITY, f64::min);
+            tally.add(*p, data.labels[i], p.map(|_| first));
+        }
+        tally.outputs.extend(times);
+    }
+    tally.finish(data.len())
+}
+
+/// Weight-bumping state: the layer bumped by the previous batch and the current bump value.
+struct Bumper {
+    base: f64,
+    value: f64,
+    last: Option<usize>,
+}
+
+impl Bumper {
+    /// If a layer has too many silent neurons, raise the incoming weights of every neuron that
+    /// was silent for at least one sample, and return the layer. Only the first offending hidden
+    /// layer is bumped; the output layer only if no hidden layer offends.
+    fn check(
+        &mut self,
+        net: &mut SpikeTimeNetwork,
+        activations: &[Tensor<2>],
+        max_missing: &[f64],
+    ) -> Option<usize> {
+        let n_layers = net.layers.len();
+        let mut offending = None;
+        for l in 0..n_layers {
+            let out = &activations[l + 1];
+            let [b, m] = out.dims();
+            let silent = out.clone().is_inf();
+            let frac = to_vec_f64(silent.clone().float().sum())[0] / (b * m) as f64;
+            if frac > max_missing[l] {
+                offending = Some((l, silent));
+                break;
+            }
+        }
+        let Some((l, silent)) = offending else {
+            self.last = None;
+            self.value = self.base;
+            return None;
+        };
+        self.value = if self.last == Some(l) { self.value * 2.0 } else { self.base };
+        self.last = Some(l);
+        let any_silent = silent.any_dim(0).float(); // [1, M]
+        let w = net.layers[l].weights.val();
+        let bumped = w.clone() + any_silent.mul_scalar(self.value).expand(w.dims());
+        net.set_weights(l, bumped);
+        Some(l)
+    }
+}
+
+/// The optimisation state of a training run: network, Adam, weight bumping.
+pub struct Trainer<'a> {
+    cfg: &'a ExperimentConfig,
+    /// The network being trained.
+    pub network: SpikeTimeNetwork,
+    adam: Adam,
+    states: Vec<Option<AdamState<2>>>,
+    bumper: Bumper,
+}
+
+impl<'a> Trainer<'a> {
+    /// A fresh optimiser for `network` (e.g. from [`TrainingRng::init_network`]), trained as
+    /// `cfg` says.
+    pub fn with_network(cfg: &'a ExperimentConfig, network: SpikeTimeNetwork) -> Self {
+        let t = &cfg.training;
+        let adam = AdamConfig::new()
+            .with_beta_1(t.adam_beta1 as f32)
+            .with_beta_2(t.adam_beta2 as f32)
+            .with_epsilon(t.adam_epsilon as f32)
+            .build();
+        let states = vec![None; network.layers.len()];
+        let bumper = Bumper { base: t.bump_value, value: t.bump_value, last: None };
+        Self { cfg, network, adam, states, bumper }
+    }
+
+    /// One batch: forward; then either a weight bump (no step) or loss, exact backward with
+    /// clipping, and an Adam step at learning rate `lr`.
+    ///
+    /// # Shapes
+    /// - `x`: `[batch, n_inputs]`, `y`: `[batch]`; `labels` are `y` on the host.
+    pub fn step(
+        &mut self,
+        x: Tensor<2>,
+        y: Tensor<1, Int>,
+        labels: &[usize],
+        lr: f64,
+    ) -> StepOutcome {
+        let t = &self.cfg.training;
+        let trace = self.network.forward_trace(x);
+        let correct =
+            predict(trace.output()).iter().zip(labels).filter(|(p, l)| **p == Some(**l)).count();
+        let mut outcome = StepOutcome { loss: None, correct, clipped: 0, columns: 0 };
+        if self.bumper.check(&mut self.network, &trace.activations, &t.max_missing).is_some() {
+            return outcome;
+        }
+        let out = self.cfg.loss.forward(trace.output(), y);
+        outcome.loss = Some(to_vec_f64(out.per_sample.mean())[0]);
+        let max_dw = (t.max_dw_norm > 0.0).then_some(t.max_dw_norm);
+        let grads = self.network.backward(&trace, out.delta, max_dw);
+        for (l, g) in grads.layers.into_iter().enumerate() {
+            let [bs, m] = g.clipped.dims();
+            outcome.clipped += to_vec_f64(g.clipped.float().sum())[0] as usize;
+            outcome.columns += bs * m;
+            let w = self.network.layers[l].weights.val();
+            let (w, state) = self.adam.step(lr, w, g.weights, self.states[l].take());
+            self.states[l] = state;
+            self.network.set_weights(l, w);
+        }
+        outcome
+    }
+}
+
+/// The first-spike-time trainer on `device`, for the shared epoch loop.
+pub struct TtfsLearner<'a> {
+    /// The trainer.
+    pub trainer: Trainer<'a>,
+    /// The device.
+    pub device: Device,
+}
+
+impl<'a> TtfsLearner<'a> {
+    /// A fresh network and optimiser for `cfg` on `device`, and the run's random stream
+    /// ([`TrainingRng::new`], which drew the initial weights).
+    pub fn seeded(cfg: &'a ExperimentConfig, device: &Device) -> (Self, TrainingRng) {
+        let mut rng = TrainingRng::new(cfg);
+        let trainer = Trainer::with_network(cfg, rng.init_network(cfg, device));
+        (Self { trainer, device: device.clone() }, rng)
+    }
+}
+
+impl Learner for TtfsLearner<'_> {
+    fn step(&mut self, batch: SpikeDataset, lr: f64) -> StepOutcome {
+        let labels = batch.labels.clone();
+        let (x, y) = batch.into_tensors(&self.device);
+        self.trainer.step(x, y, &labels, lr)
+    }
+
+    fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
+        let cfg = self.trainer.cfg;
+        evaluate(&self.trainer.network, data, batch_size, &cfg.loss, &self.device)
+    }
+
+    fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
+        Box::new(self.trainer.network)
+    }
+}
+
+/// Train a first-spike-time network on `train`, validating on `validation` after every epoch.
+pub fn train(
+    cfg: &ExperimentConfig,
+    train: &SpikeDataset,
+    validation: &SpikeDataset,
+    device: &Device,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> TrainOutcome<SpikeTimeNetwork> {
+    let (mut learner, mut rng) = TtfsLearner::seeded(cfg, device);
+    let (history, train_seconds) =
+        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
+    TrainOutcome { network: learner.trainer.network, history, train_seconds }
+}
+
+impl TrainedModel for SpikeTimeNetwork {
+    fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
+        evaluate(self, data, cfg.training.batch_size_eval, &cfg.loss, device)
+    }
+
+    /// The checkpoint and the reference layout (`weights.safetensors`).
+    fn save(&self, run: &RunDir) -> Result<(), IoError> {
+        weights::save_checkpoint(self, &run.file(files::CHECKPOINT))?;
+        weights::save_reference_weights(self, &run.file(files::WEIGHTS))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ttfs::SpikeTimeLayerConfig;
+    use burn::tensor::TensorData;
+    use rand::SeedableRng;
+
+    fn net() -> SpikeTimeNetwork {
+        let device = Device::default();
+        let mut rng = StdRng::seed_from_u64(0);
+        SpikeTimeNetwork {
+            layers: vec![
+                SpikeTimeLayerConfig::new(2, 3).init(&device, &mut rng),
+                SpikeTimeLayerConfig::new(3, 2).init(&device, &mut rng),
+            ],
+        }
+    }
+
+    fn t(v: &[f64], shape: [usize; 2]) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(v.to_vec(), shape), &Device::default())
+    }
+
+    /// Hidden layer: 2 samples × 3 neurons, neuron 1 silent once (1/6 missing), neuron 2
+    /// silent twice (3/6 missing in all > 0.3): bump neurons 1 and 2 of layer 0 only.
+    #[test]
+    fn bumps_first_offending_layer_targeted_and_exponential() {
+        let inf = f64::INFINITY;
+        let mut n = net();
+        let before = to_vec_f64(n.layers[0].weights.val());
+        let acts = vec![
+            t(&[0.0; 4], [2, 2]),
+            t(&[1.0, inf, inf, 1.0, 1.0, inf], [2, 3]),
+            t(&[inf, inf, inf, inf], [2, 2]),
+        ];
+        let mut b = Bumper { base: 0.01, value: 0.01, last: None };
+        assert_eq!(b.check(&mut n, &acts, &[0.3, 0.0]), Some(0));
+        let after = to_vec_f64(n.layers[0].weights.val());
+        for (k, (a, o)) in after.iter().zip(&before).enumerate() {
+            let expect = if k % 3 == 0 { 0.0 } else { 0.01 };
+            assert!((a - o - expect).abs() < 1e-6, "weight {k}");
+        }
+        // Same layer again: the bump doubles.
+        assert_eq!(b.check(&mut n, &acts, &[0.3, 0.0]), Some(0));
+        let again = to_vec_f64(n.layers[0].weights.val());
+        assert!((again[1] - after[1] - 0.02).abs() < 1e-6);
+        // Hidden fine, output silent: the output layer is bumped, value reset.
+        let ok_hidden = vec![acts[0].clone(), t(&[1.0; 6], [2, 3]), acts[2].clone()];
+        assert_eq!(b.check(&mut n, &ok_hidden, &[0.3, 0.0]), Some(1));
+        assert_eq!(b.value, 0.01);
+        // Nothing silent: no bump, state reset.
+        let all_fire = vec![acts[0].clone(), t(&[1.0; 6], [2, 3]), t(&[1.0; 4], [2, 2])];
+        assert_eq!(b.check(&mut n, &all_fire, &[0.3, 0.0]), None);
+        assert_eq!(b.last, None);
+    }
+
+    /// A short real training run on Yin-Yang learns (the full accuracy targets are measured by
+    /// the release benchmarks, see BENCHMARKS.md).
+    /// The same seed gives the same network, bit for bit (thread scheduling must not leak into
+    /// the arithmetic), and another seed a different one.
+    #[test]
+    fn training_is_reproducible() {
+        let mut cfg = ExperimentConfig::default();
+        cfg.training.epochs = 2;
+        let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
+        let device = Device::default();
+        let weights = |cfg: &ExperimentConfig| {
+            let out = train(cfg, &data.train, &data.validation, &device, &mut |_| {});
+            out.network.layers.iter().flat_map(|l| to_vec_f64(l.weights.val())).collect::<Vec<_>>()
+        };
+        let a = weights(&cfg);
+        assert_eq!(a, weights(&cfg));
+        cfg.seed = 1;
+        assert_ne!(a, weights(&cfg));
+    }
+
+    #[test]
+    fn three_epochs_learn_yinyang() {
+        let mut cfg = ExperimentConfig::default();
+        cfg.training.epochs = 3;
+        let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
+        let device = Device::default();
+        let outcome = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
+        let first = outcome.history[0].val_accuracy;
+        let last = outcome.history[2].val_accuracy;
+        assert!(last > 0.7 && last > first - 0.02, "val accuracy {first} → {last}");
+        assert!(outcome.history.iter().all(|m| m.train_loss.is_finite()));
+    }
+}
