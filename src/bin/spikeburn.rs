@@ -48,10 +48,6 @@ struct SampleCmd {
     /// Override the seed.
     #[arg(long)]
     seed: Option<u64>,
-    /// Override the random stream: `torch` replays the reference PyTorch run of the same seed
-    /// (first-spike-time training only).
-    #[arg(long, value_enum)]
-    rng: Option<RandomStream>,
     /// Override the recorded steps per chain.
     #[arg(long)]
     steps: Option<usize>,
@@ -432,6 +428,13 @@ mod tests {
                 .is_err()
         );
         assert!(Cli::try_parse_from(["spikeburn", "eval", "--checkpoint", "a"]).is_ok());
+    }
+
+    /// `sample` draws from spikeburn's generator only: no `--rng` flag that would do nothing.
+    #[test]
+    fn sample_has_no_rng_flag() {
+        assert!(Cli::try_parse_from(["spikeburn", "sample", "--rng", "torch"]).is_err());
+        assert!(Cli::try_parse_from(["spikeburn", "train", "--rng", "torch"]).is_ok());
     }
 
     #[test]
