@@ -57,7 +57,7 @@ fn eval_checkpoint(run: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> f64 {
 fn train_then_eval_from_checkpoint_and_weights() {
     let run = tmp("run");
     let text = ok(bin()
-        .args(["train", "--epochs", "3", "--seed", "4", "--out"])
+        .args(["train", "--epochs", "10", "--seed", "4", "--out"])
         .arg(&run)
         .output()
         .unwrap());
@@ -69,14 +69,16 @@ fn train_then_eval_from_checkpoint_and_weights() {
     for key in ["test_accuracy", "val_accuracy", "epochs", "train_seconds", "device"] {
         assert!(!s[key].is_null(), "summary lacks {key}: {s}");
     }
-    assert_eq!(s["epochs"], 3);
+    assert_eq!(s["epochs"], 10);
     assert_eq!(s["device"], "flex");
     let acc = s["test_accuracy"].as_f64().unwrap();
-    assert!(acc > 0.6, "3 epochs should learn something, got {acc}");
+    // Above what a network whose hidden layer never learns reaches (the frozen-hidden control:
+    // ≤ 0.857 after 10 epochs over seeds 0–4, 85.5 % converged); measured 0.917 here.
+    assert!(acc > 0.88, "10 epochs should learn beyond the frozen-hidden control, got {acc}");
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
-    assert_eq!(metrics.lines().count(), 4, "header + 3 epochs:\n{metrics}");
+    assert_eq!(metrics.lines().count(), 11, "header + 10 epochs:\n{metrics}");
     let resolved = std::fs::read_to_string(run.join("config.toml")).unwrap();
-    assert!(resolved.contains("seed = 4") && resolved.contains("epochs = 3"), "{resolved}");
+    assert!(resolved.contains("seed = 4") && resolved.contains("epochs = 10"), "{resolved}");
 
     let config = run.join("config.toml");
     assert_eq!(eval_checkpoint(&run, &tmp("eval-ckpt"), &[]), acc);
@@ -117,7 +119,10 @@ fn surrogate_train_then_eval_from_checkpoint() {
     let s = summary(&run.join("summary.json"));
     assert_eq!(s["method"], "surrogate");
     let acc = s["test_accuracy"].as_f64().unwrap();
-    assert!(acc > 0.6, "2 epochs should learn something, got {acc}");
+    // This test is about the commands and the run folder (learning against the frozen-hidden
+    // control is asserted in tests/surrogate_training.rs); the bound is still above that
+    // control after the same 2 epochs (0.782; measured here 0.87).
+    assert!(acc > 0.82, "2 epochs should learn, got {acc}");
     assert!(s["test_mean_spikes"].as_f64().unwrap() > 0.0, "{s}");
     let decision = s["test_decision_time"].as_f64().unwrap();
     assert!(decision > 0.0 && decision <= 3.0, "decision time within the 3.0 window: {s}");

@@ -70,6 +70,12 @@ fn each_validation_rule_has_its_message() {
     invalid("[training]\nlr-step = 0", "lr-step");
     invalid("[training]\nmax-missing = [0.3]", "max-missing has 1");
     invalid("[training]\ninput-noise = -0.1", "input-noise");
+    invalid("[training]\nfrozen-layers = [2]", "frozen-layers names layer 2");
+    invalid(
+        "method = \"sampling\"\ndataset = \"mnist16\"\n[training]\nfrozen-layers = [0]",
+        "frozen-layers",
+    );
+    assert_eq!(parse("[training]\nfrozen-layers = [0, 1]").unwrap().training.frozen_layers, [0, 1]);
     invalid("[loss]\nxi = 0.0", "loss.xi");
     invalid("rng = \"numpy\"", "unknown variant");
     invalid("rng = \"torch\"\nmethod = \"surrogate\"", "first-spike-time");

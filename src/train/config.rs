@@ -158,6 +158,10 @@ pub struct TrainingConfig {
     /// Standard deviation of Gaussian noise on training input times (model time units);
     /// negative times are reflected, silence stays silent. 0 = none.
     pub input_noise: f64,
+    /// Layers (0 = the first hidden layer, the output layer last) whose weights keep their
+    /// initial values: neither optimizer steps nor weight bumping touch them. `[0]` trains the
+    /// readout of fixed random hidden features, the control a learning hidden layer must beat.
+    pub frozen_layers: Vec<usize>,
 }
 
 impl Default for ExperimentConfig {
@@ -216,6 +220,7 @@ impl Default for TrainingConfig {
             max_missing: vec![0.3, 0.0],
             bump_value: 5e-3,
             input_noise: 0.0,
+            frozen_layers: Vec::new(),
         }
     }
 }
@@ -282,6 +287,12 @@ impl ExperimentConfig {
         }
         if t.max_dw_norm < 0.0 || t.input_noise < 0.0 || t.bump_value < 0.0 {
             return bad("training.max-dw-norm, input-noise and bump-value must be ≥ 0".into());
+        }
+        if let Some(l) = t.frozen_layers.iter().find(|&&l| l >= n_layers) {
+            return bad(format!(
+                "training.frozen-layers names layer {l}, the network has layers 0..{}",
+                n_layers - 1
+            ));
         }
         self.loss.validate()
     }

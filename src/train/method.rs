@@ -256,6 +256,12 @@ impl MethodKind for Sampling {
                 "the sampling method classifies images: pick an image dataset".into(),
             ));
         }
+        if !cfg.training.frozen_layers.is_empty() {
+            return Err(ConfigError::Invalid(
+                "training.frozen-layers: the sampling machine is one layer, trained as a whole"
+                    .into(),
+            ));
+        }
         cfg.sampling.validate(&cfg.network.hidden)
     }
 

@@ -136,7 +136,10 @@ impl Learner for SurrogateLearner<'_> {
         let y = labels_tensor(&batch.labels, &device);
         let loss = self.network.loss(scores, y, self.cfg.surrogate.logit_scale).mean();
         let loss_value = to_vec_f64(loss.clone().detach().inner())[0];
-        let grads = GradientsParams::from_grads(loss.backward(), &self.network);
+        let mut grads = GradientsParams::from_grads(loss.backward(), &self.network);
+        for &l in &self.cfg.training.frozen_layers {
+            let _ = grads.remove::<2>(self.network.layers[l].weights.id);
+        }
         self.network = self.optimizer.step(lr, self.network.clone(), grads);
         StepOutcome::stepped(loss_value, correct)
     }

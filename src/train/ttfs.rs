@@ -92,16 +92,18 @@ struct Bumper {
 impl Bumper {
     /// If a layer has too many silent neurons, raise the incoming weights of every neuron that
     /// was silent for at least one sample, and return the layer. Only the first offending hidden
-    /// layer is bumped; the output layer only if no hidden layer offends.
+    /// layer is bumped; the output layer only if no hidden layer offends. `frozen` layers are
+    /// never bumped (nor checked).
     fn check(
         &mut self,
         net: &mut SpikeTimeNetwork,
         activations: &[Tensor<2>],
         max_missing: &[f64],
+        frozen: &[usize],
     ) -> Option<usize> {
         let n_layers = net.layers.len();
         let mut offending = None;
-        for l in 0..n_layers {
+        for l in (0..n_layers).filter(|l| !frozen.contains(l)) {
             let out = &activations[l + 1];
             let [b, m] = out.dims();
             let silent = out.clone().is_inf();
@@ -168,7 +170,13 @@ impl<'a> Trainer<'a> {
         let correct =
             predict(trace.output()).iter().zip(labels).filter(|(p, l)| **p == Some(**l)).count();
         let mut outcome = StepOutcome { loss: None, correct, clipped: 0, columns: 0 };
-        if self.bumper.check(&mut self.network, &trace.activations, &t.max_missing).is_some() {
+        let bumped = self.bumper.check(
+            &mut self.network,
+            &trace.activations,
+            &t.max_missing,
+            &t.frozen_layers,
+        );
+        if bumped.is_some() {
             return outcome;
         }
         let out = self.cfg.loss.forward(trace.output(), y);
@@ -176,6 +184,9 @@ impl<'a> Trainer<'a> {
         let max_dw = (t.max_dw_norm > 0.0).then_some(t.max_dw_norm);
         let grads = self.network.backward(&trace, out.delta, max_dw);
         for (l, g) in grads.layers.into_iter().enumerate() {
+            if t.frozen_layers.contains(&l) {
+                continue;
+            }
             let [bs, m] = g.clipped.dims();
             outcome.clipped += to_vec_f64(g.clipped.float().sum())[0] as usize;
             outcome.columns += bs * m;
@@ -288,23 +299,23 @@ mod tests {
             t(&[inf, inf, inf, inf], [2, 2]),
         ];
         let mut b = Bumper { base: 0.01, value: 0.01, last: None };
-        assert_eq!(b.check(&mut n, &acts, &[0.3, 0.0]), Some(0));
+        assert_eq!(b.check(&mut n, &acts, &[0.3, 0.0], &[]), Some(0));
         let after = to_vec_f64(n.layers[0].weights.val());
         for (k, (a, o)) in after.iter().zip(&before).enumerate() {
             let expect = if k % 3 == 0 { 0.0 } else { 0.01 };
             assert!((a - o - expect).abs() < 1e-6, "weight {k}");
         }
         // Same layer again: the bump doubles.
-        assert_eq!(b.check(&mut n, &acts, &[0.3, 0.0]), Some(0));
+        assert_eq!(b.check(&mut n, &acts, &[0.3, 0.0], &[]), Some(0));
         let again = to_vec_f64(n.layers[0].weights.val());
         assert!((again[1] - after[1] - 0.02).abs() < 1e-6);
         // Hidden fine, output silent: the output layer is bumped, value reset.
         let ok_hidden = vec![acts[0].clone(), t(&[1.0; 6], [2, 3]), acts[2].clone()];
-        assert_eq!(b.check(&mut n, &ok_hidden, &[0.3, 0.0]), Some(1));
+        assert_eq!(b.check(&mut n, &ok_hidden, &[0.3, 0.0], &[]), Some(1));
         assert_eq!(b.value, 0.01);
         // Nothing silent: no bump, state reset.
         let all_fire = vec![acts[0].clone(), t(&[1.0; 6], [2, 3]), t(&[1.0; 4], [2, 2])];
-        assert_eq!(b.check(&mut n, &all_fire, &[0.3, 0.0]), None);
+        assert_eq!(b.check(&mut n, &all_fire, &[0.3, 0.0], &[]), None);
         assert_eq!(b.last, None);
     }
 
@@ -328,16 +339,29 @@ mod tests {
         assert_ne!(a, weights(&cfg));
     }
 
+    /// Ten epochs of the default configuration learn *with* the hidden layer. The bound is what
+    /// a network whose hidden layer never learns reaches: the same run with the hidden layer
+    /// frozen at its initial weights (the random-feature control, run here: the readout alone
+    /// learns), and that control's converged 85.5 ± 5.8 % (design notes `ttfs.md`; a network
+    /// without hidden layer: 63.8 %). Measured (seed 0): 0.926 against the control's 0.792; over
+    /// seeds 0–4 the full run reaches ≥ 0.905, the control ≤ 0.857.
     #[test]
-    fn three_epochs_learn_yinyang() {
+    fn hidden_layer_learns_beyond_the_frozen_control() {
         let mut cfg = ExperimentConfig::default();
-        cfg.training.epochs = 3;
+        cfg.training.epochs = 10;
         let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
         let device = Device::default();
-        let outcome = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
-        let first = outcome.history[0].val_accuracy;
-        let last = outcome.history[2].val_accuracy;
-        assert!(last > 0.7 && last > first - 0.02, "val accuracy {first} → {last}");
-        assert!(outcome.history.iter().all(|m| m.train_loss.is_finite()));
+        let full = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
+        cfg.training.frozen_layers = vec![0];
+        let control = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
+        let (f, c) = (full.history[9].val_accuracy, control.history[9].val_accuracy);
+        println!("validation after 10 epochs: {f} (control with frozen hidden layer {c})");
+        assert!(f > 0.88 && f > c + 0.05, "hidden layer does not learn: {f} vs control {c}");
+        assert!(full.history.iter().all(|m| m.train_loss.is_finite()));
+        // The control's hidden weights are exactly the initial ones; its readout did learn.
+        let init = TrainingRng::new(&cfg).init_network(&cfg, &device);
+        let w = |n: &SpikeTimeNetwork, l: usize| to_vec_f64(n.layers[l].weights.val());
+        assert_eq!(w(&control.network, 0), w(&init, 0));
+        assert_ne!(w(&control.network, 1), w(&init, 1));
     }
 }
