@@ -19,17 +19,27 @@ fn objective(out: &[f64], coef: &[f64]) -> f64 {
     out.iter().zip(coef).filter(|(t, _)| t.is_finite()).map(|(t, c)| t * c).sum()
 }
 
-/// Whether a small perturbation can change the causal set or cross a grazing point: skip
-/// entries whose finite difference is not of a smooth function (rare in random draws).
-fn smooth(plus: &[f64], minus: &[f64], base: &[f64]) -> bool {
-    plus.iter().zip(minus).zip(base).all(|((p, m), b)| {
-        p.is_finite() == b.is_finite()
-            && m.is_finite() == b.is_finite()
-            && (!b.is_finite() || ((p - b) - (b - m)).abs() < 1e-6)
-    })
+/// Gradients below this are counted as zero (a silent neuron's inputs, a non-causal input):
+/// they are compared too, but a check must also reach enough entries above it.
+const FLOOR: f64 = 1e-3;
+
+/// Why a finite difference is not of a smooth function at this entry (a small perturbation
+/// switched an output between firing and silence, or changed a causal set inside the stencil:
+/// a kink in the second difference); `None` if it is smooth.
+fn not_smooth(plus: &[f64], minus: &[f64], base: &[f64]) -> Option<String> {
+    for (j, ((p, m), b)) in plus.iter().zip(minus).zip(base).enumerate() {
+        if p.is_finite() != b.is_finite() || m.is_finite() != b.is_finite() {
+            return Some(format!("output {j} switched between firing and silence"));
+        }
+        let curvature = ((p - b) - (b - m)).abs();
+        if b.is_finite() && curvature >= 1e-6 {
+            return Some(format!("output {j}: second difference {curvature:.1e} (causal set)"));
+        }
+    }
+    None
 }
 
-fn check_layer(ratio: TauRatio, seed: u64) -> usize {
+fn check_layer(ratio: TauRatio, seed: u64) -> FdCount {
     let device = f64_device();
     let mut r = rng(seed);
     let (batch, n_in, n_out) = (6, 7, 5);
@@ -57,16 +67,18 @@ fn check_layer(ratio: TauRatio, seed: u64) -> usize {
     );
     let gw = to_vec_f64(g.weights);
     let gt = to_vec_f64(g.input_times);
-    // Perturb one entry of `base` at a time (only the finite ones), compare the finite
-    // difference of the objective with the analytic gradient; returns how many were checked.
+    // Perturb one entry of `base` at a time (only the finite ones: a silent input has no
+    // time to perturb), compare the finite difference of the objective with the analytic
+    // gradient, and count what was compared and skipped.
     let check = |name: &str, base: &[f64], analytic: &[f64], eval: &dyn Fn(&[f64]) -> Vec<f64>| {
-        let mut checked = 0;
+        let mut count = FdCount::default();
         for k in (0..base.len()).filter(|&k| base[k].is_finite()) {
             let (mut plus, mut minus) = (base.to_vec(), base.to_vec());
             plus[k] += H;
             minus[k] -= H;
             let (op, om) = (eval(&plus), eval(&minus));
-            if !smooth(&op, &om, &out) {
+            if let Some(why) = not_smooth(&op, &om, &out) {
+                count.skip(format!("{ratio:?} seed {seed} d{name}[{k}]: {why}"));
                 continue;
             }
             let fd = (objective(&op, &coef) - objective(&om, &coef)) / (2.0 * H);
@@ -75,19 +87,25 @@ fn check_layer(ratio: TauRatio, seed: u64) -> usize {
                 "{ratio:?} seed {seed}: dL/d{name}[{k}] analytic {} vs finite difference {fd}",
                 analytic[k]
             );
-            checked += 1;
+            count.compared(analytic[k], FLOOR);
         }
-        checked
+        count
     };
-    check("w", &p.weights, &gw, &|w| forward(&p.times, w))
-        + check("t_in", &p.times, &gt, &|t| forward(t, &p.weights))
+    let mut count = check("w", &p.weights, &gw, &|w| forward(&p.times, w));
+    count.add(check("t_in", &p.times, &gt, &|t| forward(t, &p.weights)));
+    count
 }
 
-/// 25 random cases per regime × (35 weights + ~36 finite input times): nearly all must be
-/// smooth enough to check (a causal set may change inside a finite-difference stencil).
+/// 25 random cases per regime × (35 weights + ~36 finite input times, ≈ 1780 entries): at most
+/// 1 % may be skipped (none are, for these seeds), and at least 1300 must have a gradient above
+/// [`FLOOR`] (measured: 1479 for τm = τs, 1598 for τm = 2τs; the rest belong to silent neurons
+/// or non-causal inputs, whose finite differences are 0 as well).
 fn check_many(ratio: TauRatio, seeds: std::ops::Range<u64>) {
-    let total: usize = seeds.map(|seed| check_layer(ratio, seed)).sum();
-    assert!(total > 25 * 50, "only {total} entries were smooth enough to check");
+    let mut total = FdCount::default();
+    for seed in seeds {
+        total.add(check_layer(ratio, seed));
+    }
+    total.assert_thorough(&format!("layer gradients {ratio:?}"), FLOOR, 1300);
 }
 
 #[test]
@@ -133,7 +151,7 @@ fn network_loss_gradients_match_finite_differences() {
         let mean_loss = |n: &SpikeTimeNetwork| -> f64 {
             to_vec_f64(loss.forward(n.forward(x.clone()), y.clone()).per_sample.mean())[0]
         };
-        let mut checked = 0;
+        let mut count = FdCount::default();
         for l in 0..2 {
             let w = to_vec_f64(net.layers[l].weights.val());
             let g = to_vec_f64(grads.layers[l].weights.clone());
@@ -147,7 +165,9 @@ fn network_loss_gradients_match_finite_differences() {
                     mean_loss(&n2)
                 };
                 let (lp, l0, lm) = (eval(H), eval(0.0), eval(-H));
-                if ((lp - l0) - (l0 - lm)).abs() > 1e-7 || !(lp.is_finite() && lm.is_finite()) {
+                let curvature = ((lp - l0) - (l0 - lm)).abs();
+                if curvature > 1e-7 || !(lp.is_finite() && lm.is_finite()) {
+                    count.skip(format!("layer {l} weight {k}: second difference {curvature:.1e}"));
                     continue; // a causal set changed inside the stencil
                 }
                 let fd = (lp - lm) / (2.0 * H);
@@ -156,10 +176,11 @@ fn network_loss_gradients_match_finite_differences() {
                     "{ratio:?} layer {l} weight {k}: analytic {} vs finite difference {fd}",
                     g[k]
                 );
-                checked += 1;
+                count.compared(g[k], FLOOR);
             }
         }
-        assert!(checked > 60, "{ratio:?}: only {checked} weights checked");
+        // All 99 weights (12·5 + 3·13) are compared; 95 and 96 have a gradient above the floor.
+        count.assert_thorough(&format!("network gradients {ratio:?}"), FLOOR, 90);
     }
 }
 

@@ -28,7 +28,7 @@ fn grazing(p: &NeuronParams, times: &[f64], weights: &[f64], margin: f64) -> boo
 #[test]
 fn closed_form_matches_ode_simulation() {
     let mut r = rng(11);
-    let (mut fired, mut silent) = (0, 0);
+    let (mut fired, mut silent, mut grazed) = (0, 0, vec![]);
     for case in 0..300 {
         let ratio = if case % 2 == 0 { TauRatio::Equal } else { TauRatio::Double };
         let n = r.random_range(1..12);
@@ -39,6 +39,7 @@ fn closed_form_matches_ode_simulation() {
         let weights: Vec<f64> =
             (0..n).map(|_| r.random_range(-1.0..4.0) * 3.0 / n as f64).collect();
         if grazing(&p, &times, &weights, 1e-4) {
+            grazed.push(case);
             continue;
         }
         let closed = scalar::first_spike_time(&p, &times, &weights);
@@ -57,11 +58,18 @@ fn closed_form_matches_ode_simulation() {
             );
         }
     }
+    println!(
+        "checked {} cases ({fired} fired, {silent} silent), skipped {} grazing {grazed:?}",
+        fired + silent,
+        grazed.len()
+    );
     assert!(fired > 100 && silent > 20, "degenerate sample: {fired} fired, {silent} silent");
+    assert!(grazed.len() <= 3, "more than 1 % of the cases graze threshold: {grazed:?}");
 }
 
-/// The tensor layer (f32, default device) against the f64 oracle, neuron by neuron, with the
-/// per-neuron parameters differing.
+/// The tensor layer in f32 (the default device, the precision training uses) against the f64
+/// oracle, neuron by neuron, with the per-neuron parameters differing; the tolerance is f32's.
+/// The same layer in f64 matches the oracle to 1e-10, gradients included (`oracle_f64.rs`).
 #[test]
 fn tensor_layer_matches_scalar_oracle() {
     let device = burn::tensor::Device::default();

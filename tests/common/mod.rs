@@ -108,3 +108,61 @@ pub fn real_data_dir() -> Option<PathBuf> {
     }
     found
 }
+
+/// What a finite-difference gradient check compared and what it left out, so that no check
+/// passes on skipped or trivially zero entries: [`FdCount::assert_thorough`] prints one line
+/// `checked N (M with |g| > floor), skipped K (reasons)` and fails if more than 1 % was skipped
+/// or fewer than a minimum of entries had a gradient above the floor.
+#[derive(Debug, Default)]
+pub struct FdCount {
+    /// Entries compared.
+    pub checked: usize,
+    /// Compared entries whose analytic gradient exceeds the floor.
+    pub nonzero: usize,
+    /// Entries skipped, with the reason for each.
+    pub skipped: Vec<String>,
+}
+
+impl FdCount {
+    /// A compared entry with analytic gradient `g`.
+    pub fn compared(&mut self, g: f64, floor: f64) {
+        self.checked += 1;
+        self.nonzero += usize::from(g.abs() > floor);
+    }
+
+    /// A skipped entry and why.
+    pub fn skip(&mut self, reason: String) {
+        self.skipped.push(reason);
+    }
+
+    /// Adds another count.
+    pub fn add(&mut self, other: FdCount) {
+        self.checked += other.checked;
+        self.nonzero += other.nonzero;
+        self.skipped.extend(other.skipped);
+    }
+
+    /// Prints the line and checks the budget: at most 1 % skipped, at least `min_nonzero`
+    /// entries with |g| above the floor.
+    pub fn assert_thorough(&self, name: &str, floor: f64, min_nonzero: usize) {
+        let total = self.checked + self.skipped.len();
+        println!(
+            "{name}: checked {} ({} with |g| > {floor:e}), skipped {} {:?}",
+            self.checked,
+            self.nonzero,
+            self.skipped.len(),
+            self.skipped
+        );
+        assert!(
+            100 * self.skipped.len() <= total,
+            "{name}: {} of {total} entries skipped (> 1 %): {:?}",
+            self.skipped.len(),
+            self.skipped
+        );
+        assert!(
+            self.nonzero >= min_nonzero,
+            "{name}: only {} entries with |g| > {floor:e} (need {min_nonzero})",
+            self.nonzero
+        );
+    }
+}
