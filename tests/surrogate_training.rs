@@ -30,7 +30,7 @@ fn full_and_control(readout: Readout, encoder: Encoder) -> (f64, f64) {
     cfg.validate().unwrap();
     let data = DatasetName::Yinyang.load(None).unwrap();
     let device = Device::default();
-    let mut run = |cfg: &ExperimentConfig| {
+    let run = |cfg: &ExperimentConfig| {
         let out = train_surrogate(cfg, &data.train, &data.validation, &device, &mut |_| {});
         assert!(out.history.iter().all(|m| m.train_loss.is_finite()), "{readout:?} {encoder:?}");
         out.history.last().unwrap().val_accuracy
