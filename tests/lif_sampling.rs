@@ -91,8 +91,10 @@ fn calibration_matches_theory() {
         cal.v_p05, cal.alpha, cal.max_residual
     );
     for k in 0..5 {
-        assert!((cal.alpha[k] - 0.83).abs() < 0.83 * 0.1, "α {}", cal.alpha[k]);
-        assert!((cal.alpha[k] / estimate - 1.0).abs() < 0.15);
+        // Measured 0.77–0.81 (BENCHMARKS.md): five identical neurons, so their spread (σ ≈
+        // 0.015) is the fit's own scatter; design notes ≈ 0.83, analytic estimate 0.827.
+        assert!((cal.alpha[k] - 0.79).abs() < 0.05, "α {}", cal.alpha[k]);
+        assert!((cal.alpha[k] / estimate - 1.0).abs() < 0.1);
         assert!(cal.max_residual[k] < 0.08, "residual {}", cal.max_residual[k]);
         // Identical neurons: the same half-activation point to within noise.
         assert!((cal.v_p05[k] - cal.v_p05[0]).abs() < 0.1);
@@ -142,7 +144,7 @@ fn lif_sampling_plateaus_at_a_small_systematic_error() {
 }
 
 /// Oscillating background: the membrane is wider in the hot (high-rate) phase than in the cool
-/// one (current-based neuron: σ ∝ √ν).
+/// one, by the ratio shot-noise theory predicts for the drive's time course.
 #[test]
 fn sinusoidal_background_modulates_the_membrane_width() {
     let n = LifSamplingNeuron {
@@ -159,17 +161,27 @@ fn sinusoidal_background_modulates_the_membrane_width() {
         weight_inh: 0.04,
     };
     let chains = 64;
-    let mut s =
-        LifSampler::new(vec![n], vec![0.0], vec![-50.0; chains], noise, false, 0.1, chains, 2);
-    let (mut hot, mut cool) = (vec![], vec![]);
+    let mut s = LifSampler::new(
+        vec![n.clone()],
+        vec![0.0],
+        vec![-50.0; chains],
+        noise,
+        false,
+        0.1,
+        chains,
+        2,
+    );
+    let (mut hot, mut cool, mut hot_times, mut cool_times) = (vec![], vec![], vec![], vec![]);
     for _ in 0..20_000 {
         s.step();
         let rate = s.rate_at(s.time()).unwrap();
         let vs: Vec<f64> = (0..chains).map(|c| s.potentials(c)[0]).collect();
         if rate > 5.0 {
             hot.extend(vs);
+            hot_times.push(s.time());
         } else if rate < 1.0 {
             cool.extend(vs);
+            cool_times.push(s.time());
         }
     }
     let std = |x: &[f64]| {
@@ -177,8 +189,26 @@ fn sinusoidal_background_modulates_the_membrane_width() {
         (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
     };
     let (sh, sc) = (std(&hot), std(&cool));
-    println!("σ hot {sh}, cool {sc}");
-    assert!(sh > 1.5 * sc);
+    // Shot noise through the current-based PSP K(s) ∝ e^{−s/τs} − e^{−s/τm}: the membrane's
+    // variance at time t is ∝ ∫ ν(t − s) K(s)² ds (Campbell's theorem with a time-varying rate;
+    // excitation and inhibition alike, the mean stays at E_l). Averaged over each window's
+    // recorded times, its square root ratio is the prediction; the synapses' 10 ms memory of the
+    // 10 Hz drive lowers the contrast below the quasi-static √(ν̄_hot/ν̄_cool) = 2.82. Measured
+    // 2.37 against 2.31; each σ is known to ≈ 1 % (64 chains, ≈ 60 correlation times each).
+    let ds = 0.1;
+    let variance = |t: f64| -> f64 {
+        (0..1000)
+            .map(|k| {
+                let u = k as f64 * ds;
+                let kernel = (-u / n.tau_syn).exp() - (-u / n.tau_m).exp();
+                s.rate_at(t - u).unwrap() * kernel * kernel * ds
+            })
+            .sum()
+    };
+    let mean_var = |ts: &[f64]| ts.iter().map(|&t| variance(t)).sum::<f64>() / ts.len() as f64;
+    let predicted = (mean_var(&hot_times) / mean_var(&cool_times)).sqrt();
+    println!("σ hot {sh}, cool {sc}: ratio {} (predicted {predicted})", sh / sc);
+    assert!((sh / sc / predicted - 1.0).abs() < 0.05, "σ ratio {} vs {predicted}", sh / sc);
 }
 
 /// Deterministic ensembles: the background is other chains' spikes, so two ensembles built
@@ -214,8 +244,15 @@ fn ensemble_noise_drives_the_network() {
         }
     }
     let mixed = on.iter().filter(|&&p| p > 0.02 && p < 0.98).count();
-    println!("p_on {on:?}");
-    assert!(mixed > 0, "no neuron fires irregularly");
+    println!("{mixed} of {} neurons fire irregularly; p_on {on:?}", on.len());
+    // Measured 86 of 100: most, not just one, are driven into the irregular regime.
+    assert!(mixed >= 70, "only {mixed} of 100 neurons fire irregularly");
+    // And the activity follows the resting potentials: the 1 mV above threshold fire more.
+    let mean_on = |level: usize| {
+        let v: Vec<f64> = (0..on.len()).filter(|i| i % 7 == level).map(|i| on[i]).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    assert!(mean_on(6) > mean_on(0) + 0.2, "E_l −49 mV: {}, −51 mV: {}", mean_on(6), mean_on(0));
 }
 
 /// Fixed-pattern mismatch (design notes §8.7): thresholds spread by up to ±0.6 mV. Per-neuron
@@ -268,8 +305,10 @@ fn per_neuron_calibration_absorbs_threshold_mismatch() {
             .push(dkl_trace(&mut naive.network(&bm, 32, seed), &target, 1000, &[50_000], 1.0)[0].1);
     }
     println!("per-neuron calibration {d_own:?}, nominal calibration {d_naive:?}");
+    // Measured (BENCHMARKS.md): 0.004–0.008 with per-neuron calibration, 0.17–0.28 nominal.
     for (o, n) in d_own.iter().zip(&d_naive) {
-        assert!(n > &(3.0 * o), "mismatch should hurt the nominal translation: {o} vs {n}");
+        assert!(*o < 1.5e-2, "per-neuron calibration should absorb the mismatch: {o}");
+        assert!(*n > 0.1 && *n > 10.0 * o, "mismatch should hurt the nominal translation: {n}");
     }
 }
 

@@ -25,7 +25,7 @@ fn lif_dkl(tr: &Translation, bm: &BoltzmannMachine, target: &[f64], seed: u64) -
 
 /// The LIF sampler in the loop: starting from the open-loop translation of the target (which
 /// plateaus at its systematic error), wake–sleep on the LIF samples brings D_KL of a fresh LIF
-/// run to ≤ 10⁻² on random 5-unit machines (sbs draw), a factor of several below open loop.
+/// run to ≤ 5·10⁻³ on random 5-unit machines (sbs draw), a factor of several below open loop.
 #[test]
 fn lif_in_the_loop_learns_random_machines() {
     let tr = lif_translation(5);
@@ -47,8 +47,10 @@ fn lif_in_the_loop_learns_random_machines() {
             "seed {seed}: open loop {open_loop:.2e} → in the loop {learned:.2e} ({:?})",
             t.elapsed()
         );
-        assert!(learned <= 1e-2, "seed {seed}: {learned}");
-        assert!(learned < open_loop / 2.0);
+        // Measured: 9.3·10⁻⁴, 2.7·10⁻³, 9.2·10⁻⁴ from open loop 1.5, 1.1, 2.2·10⁻²; a fresh
+        // 64 × 10 s run measures D_KL only to ≈ 5·10⁻⁴ (its sampling error).
+        assert!(learned <= 5e-3, "seed {seed}: {learned}");
+        assert!(learned < open_loop / 3.0, "seed {seed}: {learned} from {open_loop}");
     }
 }
 
@@ -68,7 +70,7 @@ fn neural_sampler_in_the_loop_learns_from_scratch() {
     }
     let d = kl_divergence(&target, &ws.machine().exact_distribution());
     println!("8 units: D_KL(p* ‖ p_learned) = {d:.2e}");
-    assert!(d < 1e-2);
+    assert!(d < 5e-3, "measured 1.9·10⁻³: {d}");
 }
 
 /// 4-bit weights on ±2 (shadow weights in f64, rounded for every run): learning still gets
@@ -94,7 +96,7 @@ fn quantised_weights_learn() {
     );
     let d = kl_divergence(&target, &m.exact_distribution());
     println!("4-bit: D_KL = {d:.2e}");
-    assert!(d < 3e-2);
+    assert!(d < 2.5e-2, "measured 1.3·10⁻²: {d}");
 }
 
 /// Importance-weighted target matching with hidden units: 3 visible + 3 hidden units learn a
@@ -132,12 +134,12 @@ fn importance_weighted_learning_uses_hidden_units() {
     // The best fully visible machine can only match the marginals (uniform): D_KL ≈ 0.13.
     let uniform = kl_divergence(&target, &[0.125; 8]);
     println!("hidden units: D_KL {d:.2e} (uniform {uniform:.2e})");
-    assert!(d < 0.1 * uniform);
+    assert!(d < 6e-3 && d < 0.05 * uniform, "measured 2.3·10⁻³: {d}");
     let _ = s.units();
 }
 
 /// A mismatched chip (thresholds spread ±0.6 mV) run with the *nominal* calibration: open-loop
-/// translation is poor (D_KL ≈ 0.2), training with the chip in the loop recovers it (≤ 10⁻²)
+/// translation is poor (D_KL ≈ 0.28), training with the chip in the loop recovers it (≤ 7·10⁻³)
 /// without ever measuring the mismatch.
 #[test]
 fn training_in_the_loop_recovers_from_mismatch() {
@@ -158,15 +160,16 @@ fn training_in_the_loop_recovers_from_mismatch() {
     }
     let learned = lif_dkl(&tr, &ws.machine(), &target, 3);
     println!("mismatched chip: open loop {open_loop:.2e} → in the loop {learned:.2e}");
-    assert!(open_loop > 0.05);
-    assert!(learned <= 1e-2, "{learned}");
+    // Measured: 0.28 → 3.6·10⁻³.
+    assert!(open_loop > 0.15, "{open_loop}");
+    assert!(learned <= 7e-3, "{learned}");
 }
 
 /// Deterministic ensembles (Dold et al. 2019): 64 five-unit networks whose only background is
 /// 100 excitatory and 100 inhibitory spike trains of *other* networks (no random numbers after
 /// the initial state). Calibrated under rate-matched Poisson noise the ensemble samples poorly
 /// (each neuron's fixed sources give it its own offset); wake–sleep with the same ensemble in
-/// the loop brings it to D_KL ≤ 10⁻².
+/// the loop brings it to D_KL ≤ 7·10⁻³.
 #[test]
 fn deterministic_ensemble_learns_to_sample() {
     let n = LifSamplingNeuron::default();
@@ -195,6 +198,7 @@ fn deterministic_ensemble_learns_to_sample() {
     let mut s = tr.network_with_noise(&ws.machine(), ensemble, 64, 2);
     let learned = dkl_trace(&mut s, &target, 2000, &[100_000], 1.0)[0].1;
     println!("deterministic ensemble: open loop {open_loop:.2e} → in the loop {learned:.2e}");
-    assert!(open_loop > 2e-2);
-    assert!(learned <= 1e-2, "{learned}");
+    // Measured: 3.7·10⁻² → 3.4·10⁻³.
+    assert!(open_loop > 2.5e-2, "{open_loop}");
+    assert!(learned <= 7e-3 && learned < open_loop / 5.0, "{learned}");
 }
