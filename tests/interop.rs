@@ -79,6 +79,78 @@ fn reference_layout_f64_and_f32_files_load() {
     }
 }
 
+/// A safetensors file assembled byte by byte, as `safetensors.torch.save_file` lays it out and
+/// independently of any writer in this crate or the safetensors crate: an 8-byte little-endian
+/// header length, the JSON header (`__metadata__` as PyTorch writes it, then per tensor its
+/// dtype, shape and byte range in the buffer), padded with spaces to a multiple of 8, then the
+/// raw little-endian values.
+fn hand_built_file(tensors: &[(&str, &[f64], [usize; 2])], f32_values: bool) -> Vec<u8> {
+    let (dtype, width) = if f32_values { ("F32", 4) } else { ("F64", 8) };
+    let mut entries = vec![r#""__metadata__":{"format":"pt"}"#.to_string()];
+    let mut data = Vec::new();
+    for (name, values, [r, c]) in tensors {
+        let start = data.len();
+        for v in *values {
+            if f32_values {
+                data.extend((*v as f32).to_le_bytes());
+            } else {
+                data.extend(v.to_le_bytes());
+            }
+        }
+        assert_eq!(data.len() - start, r * c * width);
+        entries.push(format!(
+            r#""{name}":{{"dtype":"{dtype}","shape":[{r},{c}],"data_offsets":[{start},{}]}}"#,
+            data.len()
+        ));
+    }
+    let mut header = format!("{{{}}}", entries.join(","));
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    bytes.extend(data);
+    bytes
+}
+
+/// A 1(+1 bias)–2(+1 bias)–3 network from a hand-built file: every weight lands where the
+/// reference layout puts it (`[n_inputs + n_bias, n_outputs]`, input rows first, then the bias
+/// row), in f64 and f32 (values exact in both), and the network computes with them: one
+/// output neuron's spike time equals the scalar oracle's for the same weights.
+#[test]
+fn hand_built_reference_file_loads_into_the_right_places() {
+    let mut cfg = ExperimentConfig::default();
+    cfg.network.hidden = vec![2];
+    cfg.dataset = DatasetName::Yinyang;
+    let mut layers = cfg.layer_configs();
+    layers[0].n_inputs = 1; // the file's architecture: 1 input
+    let w0 = [3.0, 2.0, 0.5, -0.5]; // rows: input 0, bias; columns: hidden 0, 1
+    let w1 = [1.0, 0.5, 2.5, 0.75, 1.25, -1.0, 0.5, 0.5, 0.5]; // rows: hidden 0, 1, bias
+    let device = Device::default();
+    for f32_values in [false, true] {
+        let path = tmp(&format!("hand-built-{f32_values}.safetensors"));
+        let tensors =
+            [("layers.0.weights", &w0[..], [2, 2]), ("layers.1.weights", &w1[..], [3, 3])];
+        std::fs::write(&path, hand_built_file(&tensors, f32_values)).unwrap();
+        let net = load_reference_weights(&layers, &path, &device).unwrap();
+        assert_eq!(to_vec_f64(net.layers[0].weights.val()), w0, "f32: {f32_values}");
+        assert_eq!(to_vec_f64(net.layers[1].weights.val()), w1, "f32: {f32_values}");
+        // Hidden neuron 0 of input time 0.2 (bias spike at 0.9): the oracle with its weights.
+        let x = burn::tensor::Tensor::<2>::from_data(
+            burn::tensor::TensorData::new(vec![0.2], [1, 1]),
+            &device,
+        );
+        let hidden = to_vec_f64(net.layers[0].forward(x));
+        let p = spikeburn::ttfs::NeuronParams::reference(cfg.network.tau_ratio);
+        let oracle = spikeburn::ttfs::scalar::first_spike_time(&p, &[0.2, 0.9], &[3.0, 0.5]);
+        assert!(
+            oracle.is_finite() && (hidden[0] - oracle).abs() < 1e-5,
+            "{} vs {oracle}",
+            hidden[0]
+        );
+    }
+}
+
 #[test]
 fn reference_weights_errors_name_the_file_and_problem() {
     let (cfg, device, net, _) = setup();
