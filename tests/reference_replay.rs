@@ -5,16 +5,19 @@
 //! float64). The reference logs its validation accuracy before training and after every epoch
 //! (design notes `ttfs.md` §11): 0.250, then 0.601, 0.699, 0.836, 0.856, ... The first values are
 //! only reproduced if the initial weights, the batch order, the forward pass, the exact
-//! gradients, the clipping, the weight bumping and Adam all agree with the reference; a wrong
-//! stream or a changed dynamic moves them by several percent.
+//! gradients and Adam all agree with the reference; from epoch 4 on, weight bumping too (most
+//! batches are bumped). A wrong stream or a changed dynamic moves them by several percent.
+//! Clipping barely triggers in this configuration (see the test).
 
 mod common;
 
 use common::f64_device;
 use spikeburn::train::{ExperimentConfig, Precision, RandomStream, TrainingRng, evaluate, train};
 
-/// Validation accuracy logged by the reference code: before training, then after epochs 1–4.
-const REFERENCE_VALIDATION: [f64; 5] = [0.250, 0.601, 0.699, 0.836, 0.856];
+/// Validation accuracy logged by the reference code (design notes `ttfs.md` §11, the paper
+/// config cut to 10 epochs): before training, then after epochs 1–10.
+const REFERENCE_VALIDATION: [f64; 11] =
+    [0.250, 0.601, 0.699, 0.836, 0.856, 0.871, 0.883, 0.879, 0.887, 0.893, 0.901];
 
 #[test]
 fn torch_seed_2000_replays_the_reference_validation_trajectory() {
@@ -23,7 +26,7 @@ fn torch_seed_2000_replays_the_reference_validation_trajectory() {
     cfg.rng = RandomStream::Torch;
     cfg.seed = 2000;
     cfg.precision = Precision::F64;
-    cfg.training.epochs = 4;
+    cfg.training.epochs = 10;
     let device = f64_device();
     let data = cfg.dataset.load(None).unwrap();
 
@@ -34,15 +37,28 @@ fn torch_seed_2000_replays_the_reference_validation_trajectory() {
 
     let out = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
     let val: Vec<f64> = out.history.iter().map(|m| m.val_accuracy).collect();
+    for m in &out.history {
+        println!(
+            "epoch {}: val {} bumps {} clipped {}",
+            m.epoch, m.val_accuracy, m.bumps, m.clipped_fraction
+        );
+    }
     // Epochs 1 and 2 agree to the sample; after that, summation-order differences between
-    // PyTorch and Burn start to show (epoch 3: 0.834 against 0.836).
+    // PyTorch and Burn start to show (epoch 3: 0.834 against 0.836) and grow slowly (at most
+    // 0.010 by epoch 10, measured).
     assert_eq!(val[..2], REFERENCE_VALIDATION[1..3], "validation trajectory {val:?}");
     for (epoch, (v, r)) in val.iter().zip(&REFERENCE_VALIDATION[1..]).enumerate() {
-        assert!((v - r).abs() <= 0.003, "epoch {}: {v} against the reference's {r}", epoch + 1);
+        let tol = if epoch < 4 { 0.003 } else { 0.012 };
+        assert!((v - r).abs() <= tol, "epoch {}: {v} against the reference's {r}", epoch + 1);
     }
-    // Epoch 4 already spends most batches on weight bumping, and still lands on the
-    // reference's 0.856: the reference bumps as well.
-    assert!(out.history[3].bumps > 0);
+    // The exact agreement is in epochs without weight bumping or clipping; from epoch 4 on most
+    // batches are spent on bumping (19–27 of 34 per epoch), and the run still tracks the
+    // reference's log: the reference bumps the same way. Clipping (max-dw-norm 0.2) is rare in
+    // this configuration: one (sample, neuron) column in epoch 9, so this replay checks it only
+    // weakly (clipping itself: tests/gradients_f64.rs and tests/kernel.rs).
+    assert!(out.history[..3].iter().all(|m| m.bumps == 0 && m.clipped_fraction == 0.0));
+    assert!(out.history[3..].iter().all(|m| m.bumps >= 15), "bumping from epoch 4 on");
+    assert!(out.history.iter().any(|m| m.clipped_fraction > 0.0), "clipping happened");
 }
 
 #[test]

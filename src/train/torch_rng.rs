@@ -150,7 +150,11 @@ mod tests {
         let b = TorchGenerator::new(11).normal(20, 0.5, 2.0);
         assert_eq!(a[..4], b[..4]);
         assert_ne!(a[4..], b[4..16]);
-        // The fresh block is the Box–Muller transform of uniforms 20..36.
+        // The fresh block is the Box–Muller transform of uniforms 20..36. (This pins the block
+        // structure against the helper; the values themselves are checked against PyTorch end
+        // to end by tests/reference_replay.rs, whose initial weights, 600 and 363 values, both
+        // end in a redrawn tail: not redrawing it, or u1 = d instead of 1 − d in Box–Muller,
+        // fails its first assertion, the untrained network's 0.250.)
         let mut g = TorchGenerator::new(11);
         let mut u: Vec<f64> = (0..36).map(|_| g.uniform()).collect();
         box_muller_16(&mut u[20..36], 0.5, 2.0);
