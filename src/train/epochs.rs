@@ -251,11 +251,13 @@ mod tests {
     struct Counting {
         epochs_seen: Vec<usize>,
         steps: usize,
+        rates: Vec<f64>,
     }
 
     impl Learner for Counting {
-        fn step(&mut self, batch: SpikeDataset, _lr: f64) -> StepOutcome {
+        fn step(&mut self, batch: SpikeDataset, lr: f64) -> StepOutcome {
             self.steps += 1;
+            self.rates.push(lr);
             StepOutcome::stepped(1.0, batch.len())
         }
 
@@ -281,7 +283,7 @@ mod tests {
         cfg.training.epochs = 3;
         cfg.training.batch_size = 4;
         let data = SpikeDataset { n_inputs: 1, times: vec![0.5; 10], labels: vec![0; 10] };
-        let mut learner = Counting { epochs_seen: Vec::new(), steps: 0 };
+        let mut learner = Counting { epochs_seen: Vec::new(), steps: 0, rates: Vec::new() };
         let mut rng = TrainingRng::new(&cfg);
         let (history, _) = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {});
         assert_eq!(learner.epochs_seen, [1, 2, 3]);
@@ -289,5 +291,23 @@ mod tests {
         assert_eq!(steps, [3.0, 6.0, 9.0], "10 samples in batches of 4: 3 steps per epoch");
         assert!(history.iter().all(|m| m.extra[0].0 == "steps_so_far" && m.bumps == 0));
         assert_eq!(history[0].train_accuracy, 1.0);
+    }
+
+    /// StepLR: the rate is multiplied by `lr-gamma` every `lr-step` epochs, every batch of an
+    /// epoch learns at that epoch's rate, and `metrics.csv` records it.
+    #[test]
+    fn step_lr_schedule_reaches_every_batch() {
+        let mut cfg = ExperimentConfig::default();
+        (cfg.training.epochs, cfg.training.batch_size) = (5, 4);
+        (cfg.training.learning_rate, cfg.training.lr_step, cfg.training.lr_gamma) = (0.01, 2, 0.5);
+        let data = SpikeDataset { n_inputs: 1, times: vec![0.5; 8], labels: vec![0; 8] };
+        let mut learner = Counting { epochs_seen: Vec::new(), steps: 0, rates: Vec::new() };
+        let mut rng = TrainingRng::new(&cfg);
+        let (history, _) = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {});
+        let want = [0.01, 0.01, 0.005, 0.005, 0.0025];
+        let per_epoch: Vec<f64> = history.iter().map(|m| m.learning_rate).collect();
+        assert_eq!(per_epoch, want);
+        let per_batch: Vec<f64> = want.iter().flat_map(|&r| [r, r]).collect();
+        assert_eq!(learner.rates, per_batch, "2 batches of 4 per epoch");
     }
 }

@@ -364,4 +364,86 @@ mod tests {
         assert_eq!(w(&control.network, 0), w(&init, 0));
         assert_ne!(w(&control.network, 1), w(&init, 1));
     }
+
+    /// A 1–2–2 network without bias spikes and hand-set weights.
+    fn tiny(w0: [f64; 2], w1: [f64; 4]) -> SpikeTimeNetwork {
+        let layer = |n_in: usize, w: &[f64]| {
+            SpikeTimeLayerConfig::new(n_in, 2).init_with_weights(t(w, [n_in, 2]))
+        };
+        SpikeTimeNetwork { layers: vec![layer(1, &w0), layer(2, &w1)] }
+    }
+
+    /// Spikes per sample and the decision time, against the scalar oracle: hidden neuron 0
+    /// fires (weight 3), hidden neuron 1 never does (weight −1); output 0 fires from hidden 0,
+    /// output 1 fires only for the early input (its weight from hidden 0 is smaller). Each
+    /// sample's spike count is its finite hidden and output times; the decision time is the
+    /// earliest output spike, averaged over the samples with a unique earliest output.
+    #[test]
+    fn evaluation_counts_spikes_and_decision_times() {
+        use crate::ttfs::neuron::{NeuronParams, TauRatio};
+        use crate::ttfs::scalar::first_spike_time;
+        let (w0, w1) = ([3.0, -1.0], [4.0, 2.2, 0.5, 0.5]);
+        let net = tiny(w0, w1);
+        let data = SpikeDataset { n_inputs: 1, times: vec![0.1, 0.8, 1.5], labels: vec![0, 1, 0] };
+        let eval = evaluate(&net, &data, 2, &TtfsLoss::default(), &Device::default());
+        let p = NeuronParams::reference(TauRatio::Equal);
+        let (mut spikes, mut decided, mut decision, mut correct) = (0.0, 0.0, 0.0, 0.0);
+        for (&x, &label) in data.times.iter().zip(&data.labels) {
+            let hidden: Vec<f64> = (0..2).map(|j| first_spike_time(&p, &[x], &[w0[j]])).collect();
+            let out: Vec<f64> =
+                (0..2).map(|j| first_spike_time(&p, &hidden, &[w1[j], w1[2 + j]])).collect();
+            spikes += hidden.iter().chain(&out).filter(|t| t.is_finite()).count() as f64;
+            let first = out[0].min(out[1]);
+            if first.is_finite() && out[0] != out[1] {
+                decided += 1.0;
+                decision += first;
+                correct += f64::from(u8::from((out[1] < out[0]) == (label == 1)));
+            }
+        }
+        assert!(spikes >= 4.0, "the case must have spikes to count: {spikes}");
+        assert!(
+            (eval.mean_spikes - spikes / 3.0).abs() < 1e-9,
+            "{} vs {}",
+            eval.mean_spikes,
+            spikes / 3.0
+        );
+        assert!((eval.mean_decision_time - decision / decided).abs() < 1e-5, "{eval:?}");
+        assert!((eval.accuracy - correct / 3.0).abs() < 1e-12, "{eval:?}");
+    }
+
+    /// A batch spent on weight bumping takes no optimizer step: the loss is `None`, Adam has no
+    /// state, the output layer is untouched, and the silent hidden layer's incoming weights rose
+    /// by exactly the bump value. The next batch with a firing network steps every layer.
+    #[test]
+    fn bumped_batches_take_no_optimizer_step() {
+        let mut cfg = ExperimentConfig::default();
+        cfg.network.hidden = vec![2];
+        cfg.dataset = crate::data::DatasetName::Yinyang;
+        let device = Device::default();
+        let mut net = TrainingRng::new(&cfg).init_network(&cfg, &device);
+        let w0 = net.layers[0].weights.val();
+        net.set_weights(0, w0.ones_like().mul_scalar(-1.0)); // every hidden neuron silent
+        let mut trainer = Trainer::with_network(&cfg, net);
+        let before: Vec<Vec<f64>> =
+            trainer.network.layers.iter().map(|l| to_vec_f64(l.weights.val())).collect();
+        let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
+        let batch = data.train.subset(&(0..8).collect::<Vec<_>>());
+        let labels = batch.labels.clone();
+        let (x, y) = batch.into_tensors(&device);
+        let outcome = trainer.step(x.clone(), y.clone(), &labels, 0.005);
+        assert_eq!(outcome.loss, None, "a bumped batch has no loss");
+        assert!(trainer.states.iter().all(Option::is_none), "Adam took a step");
+        let after: Vec<Vec<f64>> =
+            trainer.network.layers.iter().map(|l| to_vec_f64(l.weights.val())).collect();
+        assert_eq!(after[1], before[1], "the output layer changed");
+        for (a, b) in after[0].iter().zip(&before[0]) {
+            assert!((a - b - cfg.training.bump_value).abs() < 1e-7, "{a} vs {b}");
+        }
+        // The same network with bumping off (any silence tolerated): the step is taken.
+        cfg.training.max_missing = vec![1.0, 1.0];
+        let net = TrainingRng::new(&cfg).init_network(&cfg, &device);
+        let mut trainer = Trainer::with_network(&cfg, net);
+        let outcome = trainer.step(x, y, &labels, 0.005);
+        assert!(outcome.loss.is_some() && trainer.states.iter().all(Option::is_some));
+    }
 }
