@@ -1,7 +1,8 @@
 //! # spikeburn
 //!
 //! Spiking neural networks on [Burn](https://burn.dev), trained the way the neuromorphic
-//! community trains them, on any Burn backend, with every part verified.
+//! community trains them, on Burn's backends, with every part verified (the tests run on
+//! flex and ndarray in CI).
 //!
 //! - [`ttfs`]: exact first-spike-time layers (Göltz, Kriener et al. 2021) with analytical
 //!   gradients.

@@ -54,3 +54,37 @@ pub fn rss_bytes() -> Option<u64> {
 pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
+
+/// The logistic function 1/(1 + e^{−x}) elementwise, at the tensor's own precision on every
+/// backend: Burn's default `activation::sigmoid` (used by backends without their own, such as
+/// ndarray in 0.22.1) computes in f32 even for f64 tensors (errors up to 6·10⁻⁸, enough to
+/// spoil an f64 finite-difference check). Written as flex writes its own — `1/(1 + e^{−x})` for
+/// x ≥ 0, `e^x/(1 + e^x)` below — with each branch fed only its own half of the inputs (the
+/// other half set to 0), so no exponential overflows, forward or backward, the gradient is
+/// exact at 0 too, and the values on flex are flex's own sigmoid's.
+pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let upper = x.clone().greater_equal_elem(0.0);
+    let x_high = x.clone().mask_fill(upper.clone().bool_not(), 0.0);
+    let x_low = x.mask_fill(upper.clone(), 0.0);
+    let high = x_high.neg().exp().add_scalar(1.0).recip();
+    let e = x_low.exp();
+    let low = e.clone() / e.add_scalar(1.0);
+    low.mask_where(upper, high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On the default backend (flex, f32) the full-precision sigmoid gives flex's own values bit
+    /// for bit, so switching to it changes no f32 result.
+    #[test]
+    fn sigmoid_equals_flex_sigmoid_in_f32() {
+        let xs: Vec<f32> = (-400..=400).map(|i| i as f32 * 0.0731).collect();
+        let n = xs.len();
+        let x = Tensor::<1>::from_data(TensorData::new(xs, [n]), &Device::default());
+        let ours = sigmoid(x.clone()).into_data().to_vec::<f32>().expect("f32");
+        let burn = burn::tensor::activation::sigmoid(x).into_data().to_vec::<f32>().expect("f32");
+        assert_eq!(ours, burn);
+    }
+}

@@ -75,3 +75,27 @@ fn tensor_layer_matches_scalar_oracle_in_f64() {
     println!("{fired} spike times and their gradients compared, {silent} silent neurons");
     assert!(fired > 2000 && silent > 100, "degenerate sample: {fired} fired, {silent} silent");
 }
+
+/// `util::sigmoid` at f64 precision on whatever backend the tests run on (Burn's default
+/// sigmoid, which ndarray uses, computes in f32): values and autodiff gradient against the
+/// formula to 1e-15, finite for arguments of ±800.
+#[test]
+fn sigmoid_is_f64_precise_forward_and_backward() {
+    let xs: Vec<f64> = vec![-800.0, -30.0, -2.3, -0.7, 0.0, 0.123456789, 1.9, 40.0, 800.0];
+    let device = f64_device().autodiff();
+    let x = burn::tensor::Tensor::<1>::from_data(
+        burn::tensor::TensorData::new(xs.clone(), [xs.len()]),
+        &device,
+    )
+    .require_grad();
+    let s = spikeburn::util::sigmoid(x.clone());
+    let values = to_vec_f64(s.clone().inner());
+    let grads = s.sum().backward();
+    let g = to_vec_f64(x.grad(&grads).expect("gradient"));
+    for ((x, v), g) in xs.iter().zip(&values).zip(&g) {
+        let exact = 1.0 / (1.0 + (-x).exp());
+        assert!((v - exact).abs() <= 1e-15, "σ({x}) = {v}, exact {exact}");
+        let slope = exact * (1.0 - exact);
+        assert!(g.is_finite() && (g - slope).abs() <= 1e-15, "σ'({x}) = {g}, exact {slope}");
+    }
+}

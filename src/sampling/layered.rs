@@ -13,7 +13,7 @@
 
 use burn::config::Config;
 use burn::module::{Module, Param};
-use burn::tensor::activation::{log_softmax, sigmoid, softplus};
+use burn::tensor::activation::{log_softmax, softplus};
 use burn::tensor::{Device, Distribution, Tensor};
 use rand::Rng;
 
@@ -50,7 +50,7 @@ impl LayerState {
 pub fn neural_sampling_update(u: Tensor<2>, state: LayerState, tau: u32) -> LayerState {
     assert!(tau >= 1, "the refractory time must be at least one step");
     let device = u.device();
-    let q = sigmoid(u - (tau as f64).ln());
+    let q = crate::util::sigmoid(u - (tau as f64).ln());
     let r = Tensor::random(q.shape(), Distribution::Uniform(0.0, 1.0), &device);
     let fire = r.lower(q).bool_and(state.zeta.clone().lower_equal_elem(1.0));
     let zeta = (state.zeta - 1.0).clamp_min(0.0).mask_fill(fire, tau as f64);
