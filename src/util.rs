@@ -83,8 +83,9 @@ mod tests {
         let xs: Vec<f32> = (-400..=400).map(|i| i as f32 * 0.0731).collect();
         let n = xs.len();
         let x = Tensor::<1>::from_data(TensorData::new(xs, [n]), &Device::default());
-        let ours = sigmoid(x.clone()).into_data().to_vec::<f32>().expect("f32");
-        let burn = burn::tensor::activation::sigmoid(x).into_data().to_vec::<f32>().expect("f32");
+        let ours = sigmoid(x.clone()).into_data().try_to_vec::<f32>().expect("f32");
+        let burn =
+            burn::tensor::activation::sigmoid(x).into_data().try_to_vec::<f32>().expect("f32");
         assert_eq!(ours, burn);
     }
 }
