@@ -76,8 +76,8 @@ pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 mod tests {
     use super::*;
 
-    /// On the default backend (flex, f32) the full-precision sigmoid gives flex's own values bit
-    /// for bit, so switching to it changes no f32 result.
+    /// On flex (f32) the full-precision sigmoid gives flex's own values bit for bit, so
+    /// switching to it changes no f32 result; on another backend it agrees to f32 rounding.
     #[test]
     fn sigmoid_equals_flex_sigmoid_in_f32() {
         let xs: Vec<f32> = (-400..=400).map(|i| i as f32 * 0.0731).collect();
@@ -86,6 +86,10 @@ mod tests {
         let ours = sigmoid(x.clone()).into_data().try_to_vec::<f32>().expect("f32");
         let burn =
             burn::tensor::activation::sigmoid(x).into_data().try_to_vec::<f32>().expect("f32");
-        assert_eq!(ours, burn);
+        if format!("{:?}", Device::default()).to_lowercase().contains("flex") {
+            assert_eq!(ours, burn);
+        } else {
+            assert!(ours.iter().zip(&burn).all(|(a, b)| (a - b).abs() <= 4.0 * f32::EPSILON));
+        }
     }
 }
