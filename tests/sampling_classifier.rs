@@ -21,8 +21,14 @@ use spikeburn::train::sampling::{
 };
 use spikeburn::train::{ExperimentConfig, TrainingRng, run_epochs};
 
+/// The sampling layers draw from the device's global random stream (`device.seed`): two tests
+/// of this binary sampling at once would interleave their draws and neither would be
+/// reproducible, so they take turns.
+static DEVICE_STREAM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn wake_sleep_learns_to_classify_and_complete() {
+    let _turn = DEVICE_STREAM.lock().unwrap_or_else(|e| e.into_inner());
     let Some(dir) = real_data_dir() else {
         eprintln!("skipped: no MNIST data (set SPIKEBURN_DATA)");
         return;
@@ -141,6 +147,7 @@ fn class_means(train: &spikeburn::data::SpikeDataset, threshold: f64) -> Vec<Vec
 /// of every class (each generated image lies nearest its own class's mean training image).
 #[test]
 fn shipped_configuration_classifies_and_generates_every_digit() {
+    let _turn = DEVICE_STREAM.lock().unwrap_or_else(|e| e.into_inner());
     let Some(dir) = real_data_dir() else {
         eprintln!("skipped: no MNIST data (set SPIKEBURN_DATA)");
         return;
