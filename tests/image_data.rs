@@ -126,6 +126,11 @@ fn dataset_level_errors() {
     write_set(&dir, "t10k", 2, 28, 28, true);
     let e = message(DatasetName::Fashion.load(Some(&root)).unwrap_err());
     assert!(e.contains("3 training images, expected 60000"), "{e}");
+    // An empty test split: nothing to evaluate, so an error naming the file, not a run whose
+    // test figures are all 0 (and whose sampling reports fail on empty images).
+    write_set(&dir, "t10k", 0, 28, 28, true);
+    let e = message(DatasetName::Fashion.load(Some(&root)).unwrap_err());
+    assert!(e.contains("t10k-images-idx3-ubyte") && e.contains("no test images"), "{e}");
 }
 
 /// Pillow's outputs (see the fixture's header for how they were made).

@@ -96,6 +96,13 @@ impl DatasetName {
                 });
             }
         }
+        if test.is_empty() {
+            // Nothing to evaluate: every test figure would be 0 and every report empty.
+            return Err(DataError::Malformed {
+                path: dir.join("t10k-images-idx3-ubyte"),
+                reason: "no test images".into(),
+            });
+        }
         if train.len() != 60_000 {
             return Err(DataError::Malformed {
                 path: dir.join("train-images-idx3-ubyte"),
