@@ -64,14 +64,21 @@ impl RunDir {
         std::fs::write(&p, text).map_err(|e| IoError::os(&p, e))
     }
 
+    /// `value` as pretty-printed JSON (no final newline) for the file `name` of this folder.
+    ///
+    /// # Errors
+    /// [`IoError`] naming the file if `value` cannot be written as JSON.
+    pub fn json(&self, name: &str, value: &impl serde::Serialize) -> Result<String, IoError> {
+        serde_json::to_string_pretty(value)
+            .map_err(|e| IoError::format(&self.file(name), format!("cannot write JSON: {e}")))
+    }
+
     /// Write `value` as pretty-printed JSON with a final newline.
     ///
     /// # Errors
     /// [`IoError`] naming the file.
     pub fn write_json(&self, name: &str, value: &impl serde::Serialize) -> Result<(), IoError> {
-        let text = serde_json::to_string_pretty(value)
-            .map_err(|e| IoError::format(&self.file(name), format!("cannot write JSON: {e}")))?;
-        self.write(name, &(text + "\n"))
+        self.write(name, &(self.json(name, value)? + "\n"))
     }
 }
 

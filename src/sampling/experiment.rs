@@ -336,12 +336,13 @@ impl SampleReport {
             run.write("learning.csv", &csv)?;
         }
         if let Some(cal) = &self.calibration {
-            run.write("calibration.json", &pretty_json(run, "calibration.json", cal)?)?;
+            run.write("calibration.json", &run.json("calibration.json", cal)?)?;
         }
         let machine = serde_json::json!({ "w": self.target.w, "b": self.target.b });
-        run.write("machine.json", &pretty_json(run, "machine.json", &machine)?)?;
-        let mut summary =
-            serde_json::to_value(self).map_err(|e| json_error(run, files::SUMMARY, e))?;
+        run.write("machine.json", &run.json("machine.json", &machine)?)?;
+        let mut summary = serde_json::to_value(self).map_err(|e| {
+            IoError::format(&run.file(files::SUMMARY), format!("cannot write JSON: {e}"))
+        })?;
         let extra = serde_json::json!({
             "name": cfg.name,
             "seed": cfg.seed,
@@ -356,15 +357,6 @@ impl SampleReport {
         }
         run.write_json(files::SUMMARY, &summary)
     }
-}
-
-/// `value` as pretty-printed JSON (no final newline), for the file `name` of `run`.
-fn pretty_json(run: &RunDir, name: &str, value: &impl Serialize) -> Result<String, IoError> {
-    serde_json::to_string_pretty(value).map_err(|e| json_error(run, name, e))
-}
-
-fn json_error(run: &RunDir, name: &str, e: serde_json::Error) -> IoError {
-    IoError::format(&run.file(name), format!("cannot write JSON: {e}"))
 }
 
 /// Why a sampling experiment could not run.

@@ -207,6 +207,10 @@ pub struct BenchReport {
 
 /// Time `batches` training batches of any method (after one untimed warm-up batch) and one
 /// pass over the validation split.
+///
+/// # Panics
+/// If `train` is empty (every dataset `DatasetName::load` returns has 5000 or 50 000 training
+/// samples).
 pub fn bench_learner(
     cfg: &ExperimentConfig,
     learner: &mut dyn Learner,

@@ -144,19 +144,24 @@ fn spikeburn_stream_only(cfg: &ExperimentConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// `fresh` with the checkpoint of `source` loaded into it; `networks` names the method's
-/// networks in the error for a reference-layout file.
-fn checkpoint_into<N: TrainedModel + ModuleSnapshot + 'static>(
-    fresh: N,
-    source: &NetworkSource,
+/// The checkpoint `source` names, for a method whose networks (`networks`, for the error) have
+/// no reference layout.
+fn checkpoint_only<'s>(
+    source: &'s NetworkSource,
     networks: &'static str,
-) -> Result<Box<dyn TrainedModel>, LoadError> {
+) -> Result<&'s Path, LoadError> {
     match source {
-        NetworkSource::Checkpoint(path) => {
-            Ok(Box::new(weights::load_checkpoint_into(fresh, path)?))
-        }
+        NetworkSource::Checkpoint(path) => Ok(path),
         NetworkSource::ReferenceWeights(_) => Err(LoadError::NoReferenceLayout { networks }),
     }
+}
+
+/// `fresh` (the network the learner starts from) with the checkpoint at `path` loaded into it.
+fn checkpoint_into<N: TrainedModel + ModuleSnapshot + 'static>(
+    fresh: N,
+    path: &Path,
+) -> Result<Box<dyn TrainedModel>, LoadError> {
+    Ok(Box::new(weights::load_checkpoint_into(fresh, path)?))
 }
 
 /// Exact first-spike-time layers ([`crate::ttfs`]).
@@ -195,9 +200,8 @@ impl MethodKind for Ttfs {
             NetworkSource::ReferenceWeights(path) => {
                 Ok(Box::new(weights::load_reference_weights(&cfg.layer_configs(), path, device)?))
             }
-            NetworkSource::Checkpoint(_) => {
-                let fresh = TrainingRng::new(cfg).init_network(cfg, device);
-                checkpoint_into(fresh, source, "first-spike-time networks")
+            NetworkSource::Checkpoint(path) => {
+                checkpoint_into(TrainingRng::new(cfg).init_network(cfg, device), path)
             }
         }
     }
@@ -236,8 +240,9 @@ impl MethodKind for Surrogate {
         source: &NetworkSource,
         device: &Device,
     ) -> Result<Box<dyn TrainedModel>, LoadError> {
+        let path = checkpoint_only(source, "surrogate-gradient networks")?;
         let fresh = build_surrogate_network(cfg, device, &mut StdRng::seed_from_u64(cfg.seed));
-        checkpoint_into(fresh, source, "surrogate-gradient networks")
+        checkpoint_into(fresh, path)
     }
 }
 
@@ -289,7 +294,8 @@ impl MethodKind for Sampling {
         source: &NetworkSource,
         device: &Device,
     ) -> Result<Box<dyn TrainedModel>, LoadError> {
+        let path = checkpoint_only(source, "sampling machines")?;
         let fresh = build_sampling_rbm(cfg, None, device, &mut StdRng::seed_from_u64(cfg.seed));
-        checkpoint_into(fresh, source, "sampling machines")
+        checkpoint_into(fresh, path)
     }
 }

@@ -44,8 +44,9 @@ pub fn train_and_test(
 
 impl RunResult {
     /// Write the run into `run` (whose `config.toml` the caller wrote before training): the
-    /// network, the method's reports, `metrics.csv` and `summary.json` (`device` names the
-    /// backend). Returns the reports' console lines.
+    /// network, `metrics.csv`, `summary.json` (`device` names the backend), then the method's
+    /// reports, so that a report that cannot be written loses none of the rest. Returns the
+    /// reports' console lines.
     ///
     /// # Errors
     /// [`IoError`] naming the file.
@@ -58,7 +59,6 @@ impl RunResult {
         run: &RunDir,
     ) -> Result<Vec<String>, IoError> {
         self.network.save(run)?;
-        let lines = self.network.write_reports(cfg, data, device, run)?;
         run.write(files::METRICS, &metrics_csv(&self.history))?;
         let summary = Summary {
             val_accuracy: self.history.last().map(|m| m.val_accuracy),
@@ -67,7 +67,7 @@ impl RunResult {
             ..Summary::of_test(cfg, device_name, &self.test)
         };
         run.write_json(files::SUMMARY, &summary)?;
-        Ok(lines)
+        self.network.write_reports(cfg, data, device, run)
     }
 }
 
@@ -96,8 +96,8 @@ pub fn evaluate_saved(
 }
 
 impl EvalResult {
-    /// Write the evaluation into `run`: the method's reports, `config.toml` and `summary.json`
-    /// (`device` names the backend). Returns the reports' console lines.
+    /// Write the evaluation into `run`: `config.toml`, `summary.json` (`device` names the
+    /// backend), then the method's reports. Returns the reports' console lines.
     ///
     /// # Errors
     /// [`IoError`] naming the file.
@@ -109,10 +109,9 @@ impl EvalResult {
         device_name: &str,
         run: &RunDir,
     ) -> Result<Vec<String>, IoError> {
-        let lines = self.network.write_reports(cfg, data, device, run)?;
         run.write(files::CONFIG, &cfg.to_toml())?;
         run.write_json(files::SUMMARY, &Summary::of_test(cfg, device_name, &self.test))?;
-        Ok(lines)
+        self.network.write_reports(cfg, data, device, run)
     }
 }
 
