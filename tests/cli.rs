@@ -73,7 +73,7 @@ fn train_then_eval_from_checkpoint_and_weights() {
     assert_eq!(s["device"], "flex");
     let acc = s["test_accuracy"].as_f64().unwrap();
     // Above what a network whose hidden layer never learns reaches (the frozen-hidden control:
-    // ≤ 0.857 after 10 epochs over seeds 0–4, 85.5 % converged); measured 0.917 here.
+    // ≤ 0.857 after 10 epochs over seeds 0–4); measured 0.917 here.
     assert!(acc > 0.88, "10 epochs should learn beyond the frozen-hidden control, got {acc}");
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     assert_eq!(metrics.lines().count(), 11, "header + 10 epochs:\n{metrics}");
