@@ -14,12 +14,15 @@
 //! - [`config`]: reading TOML configurations (the error type and parse helpers).
 //! - [`readout`]: decisions from class scores (unique winner, decision step).
 //! - [`device`]: picking the Burn backend at run time.
+//! - [`error_path`]: the path a network's error takes back to its hidden layers (the data a
+//!   feedback rule hands the models).
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod error_path;
 pub mod io;
 pub mod readout;
 pub mod sampling;

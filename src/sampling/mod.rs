@@ -15,6 +15,8 @@
 //! - [`layered`]: the tensor sampler: an RBM with visible, label and hidden units, sampled by
 //!   neural sampling with layer sweeps over a batch of chains (classification, completion).
 //! - [`learn`]: wake–sleep and importance-weighted learning with any sampler in the loop.
+//! - [`sal`]: spike-based alignment learning: the antisymmetric STDP rule on noise-driven
+//!   neural-sampling neurons with asymmetric weights, and its input-free sleep phases.
 //! - [`lif`]: LIF sampling with Poisson, oscillating or network background; calibration and
 //!   translation of (W, b) into synaptic weights and resting potentials.
 pub mod boltzmann;
@@ -25,6 +27,7 @@ pub mod learn;
 pub mod lif;
 pub mod neural;
 pub mod quality;
+pub mod sal;
 pub mod sampler;
 
 pub use boltzmann::{BoltzmannMachine, MAX_ENUMERATED_UNITS, correlations, marginals, pack};

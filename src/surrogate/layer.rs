@@ -203,10 +203,26 @@ impl LifLayer {
     /// # Panics
     /// If the number of steps or the input width is wrong.
     pub fn forward(&self, inputs: &[Tensor<2>]) -> LayerTrace {
+        self.run_currents(self.input_currents(inputs, Carrier::Weights))
+    }
+
+    /// The synaptic input current of every step (input spikes through the weights, plus the
+    /// bias rows at their steps), with the gradient to the inputs carried as `carrier` says.
+    /// The values do not depend on `carrier`.
+    ///
+    /// # Shapes
+    /// - `inputs`: one `[batch, n_inputs]` tensor per step → one `[batch, n_outputs]` per step
+    ///
+    /// # Panics
+    /// If the number of steps, the input width or the carrier's shape is wrong.
+    pub fn input_currents(&self, inputs: &[Tensor<2>], carrier: Carrier) -> Vec<Tensor<2>> {
         assert_eq!(inputs.len(), self.grid.steps, "LifLayer expects one input per step");
         let n_in = self.n_inputs();
-        let [batch, got] = inputs[0].dims();
+        let [_, got] = inputs[0].dims();
         assert_eq!(got, n_in, "LifLayer expects {n_in} input columns, got {got}");
+        if let Carrier::Matrix(b) = &carrier {
+            assert_eq!(b.dims(), [n_in, self.n_outputs()], "feedback matrix shape");
+        }
         let w = self.weights.val();
         let w_in = w.clone().narrow(0, 0, n_in);
         let bias: Vec<(usize, Tensor<2>)> = self
@@ -216,14 +232,39 @@ impl LifLayer {
             .filter_map(|(k, t)| self.grid.step_of(*t).map(|s| (s, k)))
             .map(|(s, k)| (s, w.clone().narrow(0, n_in + k, 1)))
             .collect();
-        let p = self.cell.propagator(self.grid.dt);
-        let mut state = LifState::initial(batch, &p);
-        let mut trace = LayerTrace { spikes: vec![], v: vec![] };
+        let mut currents = Vec::with_capacity(inputs.len());
         for (t, x) in inputs.iter().enumerate() {
-            let mut current = x.clone().matmul(w_in.clone());
+            let mut current = match &carrier {
+                Carrier::Weights => x.clone().matmul(w_in.clone()),
+                // Forward through W, backward through B: x·B − (x·B) is exactly 0 in value.
+                Carrier::Matrix(b) => {
+                    let xb = x.clone().matmul((**b).clone());
+                    x.clone().detach().matmul(w_in.clone()) + (xb.clone() - xb.detach())
+                }
+                Carrier::Nothing => x.clone().detach().matmul(w_in.clone()),
+            };
             for (_, row) in bias.iter().filter(|(s, _)| *s == t) {
                 current = current + row.clone();
             }
+            currents.push(current);
+        }
+        currents
+    }
+
+    /// Run the neurons from rest on the given input current of every step.
+    ///
+    /// # Shapes
+    /// - `currents`: one `[batch, n_outputs]` tensor per step (`grid.steps` of them)
+    ///
+    /// # Panics
+    /// If the number of steps is wrong.
+    pub fn run_currents(&self, currents: Vec<Tensor<2>>) -> LayerTrace {
+        assert_eq!(currents.len(), self.grid.steps, "LifLayer expects one current per step");
+        let [batch, _] = currents[0].dims();
+        let p = self.cell.propagator(self.grid.dt);
+        let mut state = LifState::initial(batch, &p);
+        let mut trace = LayerTrace { spikes: vec![], v: vec![] };
+        for current in currents {
             let (z, next) = self.cell.step(current, state, &p);
             state = next;
             trace.v.push(state.v.clone());
@@ -231,6 +272,19 @@ impl LifLayer {
         }
         trace
     }
+}
+
+/// What carries a layer's error back to its input spikes ([`LifLayer::input_currents`]).
+#[derive(Debug, Clone)]
+pub enum Carrier {
+    /// The weights themselves: backpropagation.
+    Weights,
+    /// A feedback matrix `B` (`[n_inputs, n_outputs]`) in place of the weights: the forward pass
+    /// goes through `W`, the gradient to the inputs through `B`.
+    Matrix(Box<Tensor<2>>),
+    /// Nothing: the inputs receive no gradient through this layer (direct feedback alignment
+    /// delivers their error another way).
+    Nothing,
 }
 
 impl ModuleDisplay for LifLayer {

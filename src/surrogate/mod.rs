@@ -19,7 +19,7 @@ pub mod spike;
 
 pub use config::SurrogateConfig;
 pub use encode::{Encoder, TimeGrid};
-pub use layer::{LifCell, LifLayer, LifLayerConfig};
+pub use layer::{Carrier, LifCell, LifLayer, LifLayerConfig};
 pub use lif::{Integrator, LifBehaviour, LifParameters, LifState, LifValues, Reset};
 pub use network::{Readout, SurrogateNetwork};
 pub use spike::{SpikeForward, Surrogate};

@@ -7,7 +7,8 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use super::encode::{Encoder, TimeGrid};
-use super::layer::{LayerTrace, LifLayer};
+use super::layer::{Carrier, LayerTrace, LifLayer};
+use crate::error_path::ErrorPath;
 use crate::util::to_vec_f64;
 
 /// How the output layer's activity becomes class scores (larger = more likely).
@@ -86,15 +87,76 @@ impl SurrogateNetwork {
     /// # Shapes
     /// - `inputs`: one `[batch, n_inputs]` spike tensor per step
     pub fn forward(&self, inputs: &[Tensor<2>]) -> NetworkTrace {
-        let mut layers: Vec<LayerTrace> = Vec::with_capacity(self.layers.len());
+        self.forward_along(inputs, &ErrorPath::Backprop)
+    }
+
+    /// [`forward`](Self::forward) with the error of a later backward pass sent to the hidden
+    /// layers along `path`: the values are those of `forward`, only the gradient paths differ
+    /// (forward through `W`, backward through `B`; for direct feedback, the hidden layers feed
+    /// the output layer's input current through `D` with zero value).
+    ///
+    /// # Panics
+    /// If the path's matrices do not fit the network ([`ErrorPath::check`]).
+    pub fn forward_along(&self, inputs: &[Tensor<2>], path: &ErrorPath) -> NetworkTrace {
+        self.forward_probed(inputs, path, false).0
+    }
+
+    /// Each layer's `(n_inputs, n_outputs)`, real inputs only (no bias rows).
+    pub fn shapes(&self) -> Vec<(usize, usize)> {
+        self.layers.iter().map(|l| (l.n_inputs(), l.n_outputs())).collect()
+    }
+
+    /// [`forward_along`](Self::forward_along); with `probe`, every hidden layer's spikes pass
+    /// through a zero-valued leaf per step on their way on, returned per hidden layer and step:
+    /// after `loss.backward()`, a leaf's gradient is the error `∂L/∂z` that hidden layer
+    /// received at that step (for comparing feedback rules' errors with backprop's).
+    pub fn forward_probed(
+        &self,
+        inputs: &[Tensor<2>],
+        path: &ErrorPath,
+        probe: bool,
+    ) -> (NetworkTrace, Vec<Vec<Tensor<2>>>) {
+        path.check(&self.shapes());
+        let n = self.layers.len();
+        let mut layers: Vec<LayerTrace> = Vec::with_capacity(n);
+        let mut feeds: Vec<Vec<Tensor<2>>> = Vec::with_capacity(n);
+        let mut probes = Vec::new();
         for (l, layer) in self.layers.iter().enumerate() {
-            let trace = match l {
-                0 => layer.forward(inputs),
-                _ => layer.forward(&layers[l - 1].spikes),
+            let x = if l == 0 { inputs } else { &feeds[l - 1][..] };
+            let carrier = match (l, path) {
+                (0, _) | (_, ErrorPath::Backprop) => Carrier::Weights,
+                (_, ErrorPath::Feedback(_)) => {
+                    Carrier::Matrix(Box::new(path.carrier(l).expect("checked").clone()))
+                }
+                (_, ErrorPath::Direct(_)) => Carrier::Nothing,
             };
+            let mut currents = layer.input_currents(x, carrier);
+            if l + 1 == n {
+                for (h, feed) in feeds.iter().enumerate() {
+                    let Some(d) = path.direct(h) else { continue };
+                    for (c, z) in currents.iter_mut().zip(feed) {
+                        let zd = z.clone().matmul(d.clone());
+                        *c = c.clone() + (zd.clone() - zd.detach());
+                    }
+                }
+            }
+            let trace = layer.run_currents(currents);
+            if l + 1 < n {
+                let feed: Vec<Tensor<2>> = if probe {
+                    let leaves: Vec<Tensor<2>> =
+                        trace.spikes.iter().map(|z| z.zeros_like().require_grad()).collect();
+                    let fed = trace.spikes.iter().zip(&leaves).map(|(z, p)| z.clone() + p.clone());
+                    let fed = fed.collect();
+                    probes.push(leaves);
+                    fed
+                } else {
+                    trace.spikes.clone()
+                };
+                feeds.push(feed);
+            }
             layers.push(trace);
         }
-        NetworkTrace { layers }
+        (NetworkTrace { layers }, probes)
     }
 
     /// Class scores of a forward pass, `[batch, n_classes]` (differentiable).

@@ -246,6 +246,28 @@ pub fn backward(
     delta: Tensor<2>,
     max_dw: Option<f64>,
 ) -> SpikeTimeGrads {
+    backward_with(times, weights, None, params, out, delta, max_dw)
+}
+
+/// [`backward`] with the error sent to the inputs through `feedback` instead of the weights.
+///
+/// The weights enter `∂t*_j/∂t_i` twice: inside the neuron's own membrane sums (local to
+/// neuron `j`, kept) and as the factor `w_ij` that carries the error from `j` back to input `i`
+/// (the weight transport). `feedback = Some(B)` (shape of `weights`) replaces that factor by
+/// `B_ij`; `None` is backpropagation, and `Some(weights)` gives the same numbers bit for bit.
+/// The weight gradient does not depend on `feedback`.
+///
+/// # Shapes
+/// As [`backward`]; `feedback`: `[n_in, n_out]`.
+pub fn backward_with(
+    times: Tensor<2>,
+    weights: Tensor<2>,
+    feedback: Option<Tensor<2>>,
+    params: &NeuronTensors,
+    out: Tensor<2>,
+    delta: Tensor<2>,
+    max_dw: Option<f64>,
+) -> SpikeTimeGrads {
     let [batch, n_in] = times.dims();
     let [_, n_out] = weights.dims();
     let shape = [batch, n_in, n_out];
@@ -275,7 +297,12 @@ pub fn backward(
         .bool_and(out_finite.unsqueeze_dim::<3>(1).expand(shape));
     let not_causal = causal.bool_not();
     let x_s = x_s_raw.mask_fill(not_causal.clone(), 0.0);
+    if let Some(f) = &feedback {
+        assert_eq!(f.dims(), weights.dims(), "feedback must have the weights' shape");
+    }
     let w3 = weights.unsqueeze_dim::<3>(0); // [1, N, M]
+    // The factor that carries the error back to the inputs: the weights (backprop) or B.
+    let f3 = feedback.map(|f| f.unsqueeze_dim::<3>(0));
     let dt_out = (t_out - s).unsqueeze_dim::<3>(1); // [B, 1, M]: t* − s
 
     let (dt_dw, dt_dtin) = match params.ratio {
@@ -290,7 +317,11 @@ pub fn backward(
             // t* − t_i: [B, N, M]
             let gap = t_minus_ti(&dt_out, &rel_in);
             let dw = (e.clone() * gap.clone()).neg() / denom.clone();
-            let dtin = (we * (gap - tau_s.clone())).neg() / (denom * tau_s);
+            let carried = match f3 {
+                None => we,
+                Some(f3) => f3 * e.clone(),
+            };
+            let dtin = (carried * (gap - tau_s.clone())).neg() / (denom * tau_s);
             (dw, dtin)
         }
         TauRatio::Double => {
@@ -309,7 +340,7 @@ pub fn backward(
             let x = (dt_out / tau_m.clone()).neg().exp(); // [B, 1, M]
             let es_x = es * x;
             let dw = (es_x.clone() - em.clone()) * tau_m / d.clone();
-            let dtin = w3.clone() * (es_x.mul_scalar(ratio) - em) / d;
+            let dtin = f3.unwrap_or(w3) * (es_x.mul_scalar(ratio) - em) / d;
             (dw, dtin)
         }
     };

@@ -169,6 +169,7 @@ fn solve<F: Float>(a: F, b: F, c: F, tau: F, ratio: TauRatio) -> F {
 fn backward_sample<F: Float>(
     t: &[F],
     w: &[F],
+    fb: &[F],
     p: &Neurons<F>,
     out: &[F],
     delta: &[F],
@@ -251,7 +252,7 @@ fn backward_sample<F: Float>(
     let terms = |i: usize, j: usize, s: &Scratch<F>| -> (F, F) {
         let tau = p.uniform_tau.unwrap_or(p.tau[j]);
         let x = exponent(i, j);
-        let wij = w[i * m + j];
+        let wij = fb[i * m + j]; // the factor that carries the error back: W or B
         match p.ratio {
             TauRatio::Equal => {
                 let e = x.exp();
@@ -343,15 +344,32 @@ pub fn backward(
     delta: Tensor<2>,
     max_dw: Option<f64>,
 ) -> SpikeTimeGrads {
+    backward_with(times, weights, None, params, out, delta, max_dw)
+}
+
+/// [`super::functional::backward_with`] by the CPU kernel (same shapes and semantics).
+pub fn backward_with(
+    times: Tensor<2>,
+    weights: Tensor<2>,
+    feedback: Option<Tensor<2>>,
+    params: &NeuronTensors,
+    out: Tensor<2>,
+    delta: Tensor<2>,
+    max_dw: Option<f64>,
+) -> SpikeTimeGrads {
+    if let Some(f) = &feedback {
+        assert_eq!(f.dims(), weights.dims(), "feedback must have the weights' shape");
+    }
     match times.dtype() {
-        DType::F64 => backward_typed::<f64>(times, weights, params, out, delta, max_dw),
-        _ => backward_typed::<f32>(times, weights, params, out, delta, max_dw),
+        DType::F64 => backward_typed::<f64>(times, weights, feedback, params, out, delta, max_dw),
+        _ => backward_typed::<f32>(times, weights, feedback, params, out, delta, max_dw),
     }
 }
 
 fn backward_typed<F: Float + Send + Sync + burn::tensor::Element>(
     times: Tensor<2>,
     weights: Tensor<2>,
+    feedback: Option<Tensor<2>>,
     params: &NeuronTensors,
     out: Tensor<2>,
     delta: Tensor<2>,
@@ -363,6 +381,8 @@ fn backward_typed<F: Float + Send + Sync + burn::tensor::Element>(
     let p = Neurons::<F>::new(params, max_exponent(dtype));
     let limit = max_dw.map(|v| F::from(v).expect("float"));
     let (t, w, o, d) = (host::<F>(times), host::<F>(weights), host::<F>(out), host::<F>(delta));
+    let fb = feedback.map(host::<F>);
+    let fb = fb.as_deref().unwrap_or(&w);
     let mut grad_in = vec![F::zero(); batch * n];
     let mut clipped = vec![false; batch * m];
     // Fixed groups of samples, each summed in order, then the groups summed in order: the
@@ -381,6 +401,7 @@ fn backward_typed<F: Float + Send + Sync + burn::tensor::Element>(
                 backward_sample(
                     &t[b * n..(b + 1) * n],
                     &w,
+                    fb,
                     &p,
                     &o[b * m..(b + 1) * m],
                     &d[b * m..(b + 1) * m],

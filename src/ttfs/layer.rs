@@ -221,11 +221,38 @@ impl SpikeTimeLayer {
         delta: Tensor<2>,
         max_dw: Option<f64>,
     ) -> SpikeTimeGrads {
+        self.backward_through(times, out, delta, max_dw, None)
+    }
+
+    /// [`backward`](Self::backward) with the error carried to the inputs by `feedback` instead
+    /// of the weights ([`functional::backward_with`]); `None` is backpropagation.
+    ///
+    /// # Shapes
+    /// As [`backward`](Self::backward); `feedback`: `[n_inputs, n_outputs]` (no bias rows: the
+    /// bias spikes receive no error).
+    pub fn backward_through(
+        &self,
+        times: Tensor<2>,
+        out: Tensor<2>,
+        delta: Tensor<2>,
+        max_dw: Option<f64>,
+        feedback: Option<Tensor<2>>,
+    ) -> SpikeTimeGrads {
         let n_in = self.n_inputs();
         let (x, w) = (self.with_bias(times), self.weights.val());
+        let feedback = feedback.map(|b| {
+            assert_eq!(b.dims(), [n_in, self.n_outputs()], "feedback matrix shape");
+            match self.bias_times.len() {
+                0 => b,
+                n_bias => Tensor::cat(
+                    vec![b.clone(), b.zeros_like().narrow(0, 0, 1).repeat_dim(0, n_bias)],
+                    0,
+                ),
+            }
+        });
         let use_kernel = self.compute.use_kernel(&w.device());
-        let backward = if use_kernel { kernel::backward } else { functional::backward };
-        let mut grads = backward(x, w, &self.neurons(), out, delta, max_dw);
+        let backward = if use_kernel { kernel::backward_with } else { functional::backward_with };
+        let mut grads = backward(x, w, feedback, &self.neurons(), out, delta, max_dw);
         grads.input_times = grads.input_times.narrow(1, 0, n_in);
         grads
     }

@@ -6,6 +6,7 @@ use burn::tensor::{Int, Tensor};
 use super::functional::SpikeTimeGrads;
 use super::layer::SpikeTimeLayer;
 use super::loss::{LossOutput, TtfsLoss};
+use crate::error_path::{ErrorPath, direct_error};
 
 /// A feed-forward network of first-spike-time layers. Each layer's output spike times are the
 /// next layer's input times; the last layer's are the class outputs.
@@ -36,6 +37,9 @@ pub struct NetworkGrads {
     pub layers: Vec<SpikeTimeGrads>,
     /// ∂L/∂(network input times), `[batch, n_inputs]`.
     pub input_times: Tensor<2>,
+    /// The error each layer's outputs received (input side first, `[batch, n_out]`): the
+    /// output layer's is the loss's δ, a hidden layer's is what the [`ErrorPath`] delivered.
+    pub deltas: Vec<Tensor<2>>,
 }
 
 impl SpikeTimeNetwork {
@@ -64,20 +68,51 @@ impl SpikeTimeNetwork {
         delta: Tensor<2>,
         max_dw: Option<f64>,
     ) -> NetworkGrads {
+        self.backward_along(trace, delta, max_dw, &ErrorPath::Backprop)
+    }
+
+    /// The exact layer-local gradients, with the error sent back to the hidden layers along
+    /// `path` (a feedback rule's matrices in place of the weights, or direct feedback).
+    /// [`ErrorPath::Backprop`] is [`backward`](Self::backward).
+    ///
+    /// # Panics
+    /// If the path's matrices do not fit the network ([`ErrorPath::check`]).
+    pub fn backward_along(
+        &self,
+        trace: &ForwardTrace,
+        delta: Tensor<2>,
+        max_dw: Option<f64>,
+        path: &ErrorPath,
+    ) -> NetworkGrads {
+        path.check(&self.shapes());
+        let n = self.layers.len();
+        let output_delta = delta.clone();
         let mut delta = delta;
-        let mut grads = Vec::with_capacity(self.layers.len());
+        let mut grads = Vec::with_capacity(n);
+        let mut deltas = Vec::with_capacity(n);
         for (l, layer) in self.layers.iter().enumerate().rev() {
-            let g = layer.backward(
+            if let Some(d) = path.direct(l).filter(|_| l + 1 < n) {
+                delta = direct_error(&output_delta, d);
+            }
+            deltas.push(delta.clone());
+            let g = layer.backward_through(
                 trace.activations[l].clone(),
                 trace.activations[l + 1].clone(),
                 delta,
                 max_dw,
+                path.carrier(l).cloned(),
             );
             delta = g.input_times.clone();
             grads.push(g);
         }
         grads.reverse();
-        NetworkGrads { layers: grads, input_times: delta }
+        deltas.reverse();
+        NetworkGrads { layers: grads, input_times: delta, deltas }
+    }
+
+    /// Each layer's `(n_inputs, n_outputs)`, real inputs only (no bias rows).
+    pub fn shapes(&self) -> Vec<(usize, usize)> {
+        self.layers.iter().map(|l| (l.n_inputs(), l.n_outputs())).collect()
     }
 
     /// Forward, loss and backward in one call.
