@@ -16,6 +16,8 @@
 //! - [`device`]: picking the Burn backend at run time.
 //! - [`error_path`]: the path a network's error takes back to its hidden layers (the data a
 //!   feedback rule hands the models).
+//! - [`feedback`]: feedback rules: backprop, feedback alignment, DFA, sign symmetry,
+//!   Kolen–Pollack and spike-based alignment learning.
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
@@ -23,6 +25,7 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod error_path;
+pub mod feedback;
 pub mod io;
 pub mod readout;
 pub mod sampling;

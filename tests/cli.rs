@@ -297,3 +297,32 @@ fn sampling_classifier_train_then_eval() {
     let data_args = ["--data-dir".as_ref(), data.as_os_str()];
     assert_eq!(eval_checkpoint(&run, &tmp("eval-sampling"), &data_args), acc);
 }
+
+/// `--feedback fa` trains through fixed random feedback: the summary records the rule, the run
+/// folder holds the matrix, `metrics.csv` has the per-layer alignment columns (the angle of a
+/// fixed random B to a moving W is far from 0°), and the checkpoint evaluates as usual.
+#[test]
+fn feedback_rule_from_the_command_line() {
+    let run = tmp("feedback-fa");
+    ok(bin()
+        .args(["train", "--epochs", "2", "--feedback", "fa", "--out"])
+        .arg(&run)
+        .output()
+        .unwrap());
+    assert_eq!(summary(&run.join("summary.json"))["feedback"], "fa");
+    assert!(run.join("feedback.safetensors").is_file());
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let header: Vec<&str> = metrics.lines().next().unwrap().split(',').collect();
+    for col in ["angle_l1", "norm_ratio_l1", "sign_agreement_l1", "delta_angle_l1"] {
+        assert!(header.contains(&col), "metrics.csv lacks {col}: {header:?}");
+    }
+    let last: Vec<f64> =
+        metrics.lines().last().unwrap().split(',').map(|v| v.parse().unwrap()).collect();
+    let angle = last[header.iter().position(|c| *c == "angle_l1").unwrap()];
+    assert!(angle > 20.0 && angle < 160.0, "angle of a fixed random B: {angle}");
+    let accuracy = eval_checkpoint(&run, &tmp("feedback-fa-eval"), &[]);
+    assert!(accuracy > 0.4, "{accuracy}");
+    let out = bin().args(["train", "--epochs", "1", "--feedback", "hebb"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("hebb"), "{err}");
+}

@@ -198,3 +198,35 @@ fn sample_config_rules() {
     invalid_sample("[lif]\nnoise = { kind = \"poisson\", rate = 3.0 }", "missing field");
     invalid_sample("[sampler]\nsteps = 10\nburnin = 3", "unknown field");
 }
+
+/// The `[feedback]` section: every rule parses, bad values and unknown keys name the key, and
+/// the sampling method refuses a rule other than backprop.
+#[test]
+fn feedback_section_is_checked() {
+    use spikeburn::train::FeedbackRuleName;
+    for (name, rule) in [
+        ("bp", FeedbackRuleName::Bp),
+        ("fa", FeedbackRuleName::Fa),
+        ("dfa", FeedbackRuleName::Dfa),
+        ("sign", FeedbackRuleName::Sign),
+        ("kp", FeedbackRuleName::Kp),
+        ("sal", FeedbackRuleName::Sal),
+    ] {
+        let cfg = parse(&format!("[feedback]\nrule = \"{name}\"\n")).unwrap();
+        assert_eq!(cfg.feedback.rule, rule);
+        assert_eq!(rule.name(), name);
+    }
+    invalid("[feedback]\nrule = \"hebb\"\n", "hebb");
+    invalid("[feedback]\nkp-decay = 1.0\n", "feedback.kp-decay");
+    invalid("[feedback]\nkp-decay = nan\n", "feedback.kp-decay");
+    invalid("[feedback]\nsal-every = 0\n", "feedback.sal-every");
+    invalid("[feedback]\nsal-coupling-rms = inf\n", "feedback.sal-coupling-rms");
+    invalid("[feedback.sal]\neta = nan\n", "feedback.sal.eta");
+    invalid("[feedback.sal]\ncopies = 0\n", "feedback.sal.");
+    invalid("[feedback.sal]\nsteps-per-update = 1000000\nupdates = 1000000\n", "10^12");
+    invalid("[feedback]\nangle = 3\n", "angle");
+    invalid(
+        "method = \"sampling\"\ndataset = \"mnist16\"\n[feedback]\nrule = \"fa\"\n",
+        "wake–sleep",
+    );
+}

@@ -13,8 +13,8 @@ use spikeburn::device::DeviceChoice;
 use spikeburn::io::{RunDir, files, npy};
 use spikeburn::sampling::{SampleConfig, run_sample};
 use spikeburn::train::{
-    Evaluation, ExperimentConfig, NetworkSource, Precision, RandomStream, TrainEvent, bench,
-    evaluate_saved, train_and_test,
+    Evaluation, ExperimentConfig, FeedbackRuleName, NetworkSource, Precision, RandomStream,
+    TrainEvent, bench, evaluate_saved, train_and_test,
 };
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
@@ -141,6 +141,10 @@ struct ConfigArgs {
     /// Override the dataset.
     #[arg(long, value_enum)]
     dataset: Option<DatasetName>,
+    /// Override the feedback rule: how the error reaches the hidden layers (first-spike-time
+    /// and surrogate networks).
+    #[arg(long, value_enum, value_name = "RULE")]
+    feedback: Option<FeedbackRuleName>,
 }
 
 /// The compute device and the data location.
@@ -212,6 +216,9 @@ impl ConfigArgs {
         }
         if let Some(d) = self.dataset {
             cfg.dataset = d;
+        }
+        if let Some(f) = self.feedback {
+            cfg.feedback.rule = f;
         }
         cfg.validate()?;
         Ok(cfg)

@@ -18,6 +18,8 @@ pub mod files {
     pub const WEIGHTS: &str = "weights.safetensors";
     /// The summary.
     pub const SUMMARY: &str = "summary.json";
+    /// The feedback matrices of a run trained with a rule other than backprop.
+    pub const FEEDBACK: &str = "feedback.safetensors";
 }
 
 /// A folder holding one run's outputs.

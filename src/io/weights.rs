@@ -162,15 +162,26 @@ fn decode_floats(view: &TensorView<'_>) -> Result<Vec<f64>, String> {
 /// # Errors
 /// [`IoError`] naming the path.
 pub fn save_reference_weights(net: &SpikeTimeNetwork, path: &Path) -> Result<(), IoError> {
-    let layers: Vec<(String, Vec<u8>, Vec<usize>)> = net
+    let named: Vec<(String, Tensor<2>)> = net
         .layers
         .iter()
         .enumerate()
-        .map(|(i, layer)| {
-            let w = layer.weights.val();
+        .map(|(i, layer)| (format!("layers.{i}.weights"), layer.weights.val()))
+        .collect();
+    save_named(&named, path)
+}
+
+/// Write named matrices as float64 safetensors.
+///
+/// # Errors
+/// [`IoError`] naming the path.
+pub fn save_named(named: &[(String, Tensor<2>)], path: &Path) -> Result<(), IoError> {
+    let layers: Vec<(String, Vec<u8>, Vec<usize>)> = named
+        .iter()
+        .map(|(name, w)| {
             let shape = w.dims().to_vec();
-            let bytes = to_vec_f64(w).iter().flat_map(|v| v.to_le_bytes()).collect();
-            (format!("layers.{i}.weights"), bytes, shape)
+            let bytes = to_vec_f64(w.clone()).iter().flat_map(|v| v.to_le_bytes()).collect();
+            (name.clone(), bytes, shape)
         })
         .collect();
     let views: Vec<(String, TensorView<'_>)> = layers

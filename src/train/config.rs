@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::config::ConfigError;
 use crate::config::positive;
 use crate::data::DatasetName;
+pub use crate::feedback::{FeedbackConfig, FeedbackRuleName};
 pub use crate::sampling::{SamplingConfig, SleepChains};
 pub use crate::surrogate::SurrogateConfig;
 use crate::surrogate::{LifLayerConfig, TimeGrid};
@@ -98,6 +99,8 @@ pub struct ExperimentConfig {
     pub surrogate: SurrogateConfig,
     /// The sampling Boltzmann layer of the sampling method.
     pub sampling: SamplingConfig,
+    /// How the error reaches the hidden layers (`ttfs` and `surrogate`).
+    pub feedback: FeedbackConfig,
 }
 
 /// Network architecture and neuron parameters (shared by all layers).
@@ -178,6 +181,7 @@ impl Default for ExperimentConfig {
             loss: TtfsLoss::default(),
             surrogate: SurrogateConfig::default(),
             sampling: SamplingConfig::default(),
+            feedback: FeedbackConfig::default(),
         }
     }
 }
@@ -294,6 +298,7 @@ impl ExperimentConfig {
                 n_layers - 1
             ));
         }
+        self.feedback.validate()?;
         self.loss.validate()
     }
 

@@ -23,6 +23,7 @@ use super::surrogate::{SurrogateLearner, build_surrogate_network};
 use super::ttfs::TtfsLearner;
 use crate::config::{ConfigError, parse_toml, read_config_file};
 use crate::data::{DatasetName, SpikeDataset};
+use crate::feedback::FeedbackRuleName;
 use crate::io::{IoError, weights};
 
 /// Where a trained network is read from.
@@ -266,6 +267,13 @@ impl MethodKind for Sampling {
                 "training.frozen-layers: the sampling machine is one layer, trained as a whole"
                     .into(),
             ));
+        }
+        if cfg.feedback.rule != FeedbackRuleName::Bp {
+            return Err(ConfigError::Invalid(format!(
+                "feedback.rule = \"{}\": the sampling machine learns by wake–sleep, it sends \
+                 no error backwards (feedback rules are for the ttfs and surrogate methods)",
+                cfg.feedback.rule.name()
+            )));
         }
         cfg.sampling.validate(&cfg.network.hidden)
     }

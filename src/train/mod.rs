@@ -18,8 +18,8 @@ pub mod torch_rng;
 pub mod ttfs;
 
 pub use config::{
-    ConfigError, ExperimentConfig, Method, Precision, RandomStream, SamplingConfig, SleepChains,
-    SurrogateConfig,
+    ConfigError, ExperimentConfig, FeedbackConfig, FeedbackRuleName, Method, Precision,
+    RandomStream, SamplingConfig, SleepChains, SurrogateConfig,
 };
 pub use epochs::{
     BenchReport, EpochMetrics, Learner, StepOutcome, TrainEvent, TrainOutcome, bench_learner,
@@ -27,7 +27,7 @@ pub use epochs::{
 };
 pub use evaluation::Evaluation;
 pub use method::{LoadError, MethodKind, NetworkSource};
-pub use model::TrainedModel;
+pub use model::{TrainedModel, WithFeedback};
 pub use report::Summary;
 pub use rng::TrainingRng;
 pub use run::{EvalResult, RunResult, bench, evaluate_saved, train_and_test};

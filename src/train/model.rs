@@ -45,3 +45,64 @@ pub trait TrainedModel: std::fmt::Debug {
     /// The concrete network, for downcasting (`as_any().downcast_ref::<SpikeTimeNetwork>()`).
     fn as_any(&self) -> &dyn Any;
 }
+
+/// A trained network and the feedback matrices it was trained with (rules other than `bp`):
+/// behaves as the network, and also saves the matrices into the run folder
+/// (`feedback.safetensors`, `feedback.{k}` for `k = 1..L−1`, or `direct.{h}` for DFA).
+#[derive(Debug)]
+pub struct WithFeedback {
+    /// The network.
+    pub model: Box<dyn TrainedModel>,
+    /// The rule.
+    pub rule: crate::feedback::FeedbackRuleName,
+    /// Its matrices.
+    pub matrices: Vec<burn::tensor::Tensor<2>>,
+}
+
+impl WithFeedback {
+    /// `model` alone under `bp` (nothing to save), else wrapped with the matrices.
+    pub fn wrap(
+        model: Box<dyn TrainedModel>,
+        rule: &dyn crate::feedback::FeedbackRule,
+    ) -> Box<dyn TrainedModel> {
+        match rule.name() {
+            crate::feedback::FeedbackRuleName::Bp => model,
+            name => Box::new(Self { model, rule: name, matrices: rule.matrices() }),
+        }
+    }
+}
+
+impl TrainedModel for WithFeedback {
+    fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
+        self.model.test(data, cfg, device)
+    }
+
+    fn save(&self, run: &RunDir) -> Result<(), IoError> {
+        self.model.save(run)?;
+        let prefix = match self.rule {
+            crate::feedback::FeedbackRuleName::Dfa => ("direct", 0),
+            _ => ("feedback", 1),
+        };
+        let named: Vec<(String, burn::tensor::Tensor<2>)> = self
+            .matrices
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (format!("{}.{}", prefix.0, i + prefix.1), m.clone()))
+            .collect();
+        crate::io::weights::save_named(&named, &run.file(crate::io::files::FEEDBACK))
+    }
+
+    fn write_reports(
+        &self,
+        cfg: &ExperimentConfig,
+        data: &Splits,
+        device: &Device,
+        run: &RunDir,
+    ) -> Result<Vec<String>, IoError> {
+        self.model.write_reports(cfg, data, device, run)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self.model.as_any()
+    }
+}

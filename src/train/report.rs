@@ -16,8 +16,10 @@ pub struct Summary {
     pub name: String,
     /// Dataset name.
     pub dataset: String,
-    /// `ttfs` or `surrogate`.
+    /// `ttfs`, `surrogate` or `sampling`.
     pub method: String,
+    /// The feedback rule (`bp`, `fa`, `dfa`, `sign`, `kp`, `sal`).
+    pub feedback: String,
     /// Accuracy on the test split.
     pub test_accuracy: f64,
     /// Mean loss on the test split.
@@ -50,6 +52,7 @@ impl Summary {
             name: cfg.name.clone(),
             dataset: cfg.dataset.name().into(),
             method: cfg.method.name().into(),
+            feedback: cfg.feedback.rule.name().into(),
             test_accuracy: test.accuracy,
             test_loss: test.loss,
             test_mean_spikes: test.mean_spikes,

@@ -3,7 +3,7 @@
 
 use std::any::Any;
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
@@ -12,9 +12,11 @@ use rand::rngs::StdRng;
 use super::config::ExperimentConfig;
 use super::epochs::{Learner, StepOutcome, TrainEvent, TrainOutcome, run_epochs};
 use super::evaluation::{Evaluation, Tally};
-use super::model::TrainedModel;
+use super::model::{TrainedModel, WithFeedback};
 use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
+use crate::error_path::ErrorPath;
+use crate::feedback::{FeedbackRule, FeedbackRuleName, alignment_columns, error_angle};
 use crate::io::{IoError, RunDir, files, weights};
 use crate::readout::{decisions, unique_argmax};
 use crate::surrogate::SurrogateNetwork;
@@ -84,6 +86,10 @@ pub struct SurrogateLearner<'a> {
     cfg: &'a ExperimentConfig,
     /// The network (parameters on the autodiff device).
     pub network: SurrogateNetwork,
+    /// How the error reaches the hidden layers (`cfg.feedback`).
+    pub feedback: Box<dyn FeedbackRule>,
+    /// The epoch's first batch, on which the feedback columns compare errors.
+    probe: Option<SpikeDataset>,
     optimizer: ModuleOptimizer,
     device: Device,
     rng: StdRng,
@@ -100,7 +106,45 @@ impl<'a> SurrogateLearner<'a> {
             .with_epsilon(t.adam_epsilon as f32)
             .init();
         let rng = StdRng::seed_from_u64(cfg.seed.wrapping_add(1));
-        Self { cfg, network, optimizer, device: device.clone(), rng }
+        let feedback = cfg.feedback.init(
+            &network.shapes(),
+            &cfg.network.weight_init,
+            cfg.seed,
+            &device.clone().autodiff(),
+        );
+        Self { cfg, network, feedback, probe: None, optimizer, device: device.clone(), rng }
+    }
+
+    /// Every layer's weights (detached), input side first.
+    pub fn weights(&self) -> Vec<Tensor<2>> {
+        self.network.layers.iter().map(|l| l.weights.val().detach()).collect()
+    }
+
+    /// The error each hidden layer's spikes receive on `batch` along `path`, per hidden layer
+    /// flattened over steps (for comparing rules with backprop).
+    fn hidden_errors(
+        &self,
+        inputs: &[Tensor<2>],
+        labels: &[usize],
+        path: &ErrorPath,
+    ) -> Vec<Tensor<2>> {
+        let device = self.device.clone().autodiff();
+        let (trace, probes) = self.network.forward_probed(inputs, path, true);
+        let scores = self.network.scores(&trace);
+        let y = labels_tensor(labels, &device);
+        let loss = self.network.loss(scores, y, self.cfg.surrogate.logit_scale).mean();
+        let grads = loss.backward();
+        probes
+            .iter()
+            .map(|steps| {
+                let g: Vec<Tensor<2>> = steps
+                    .iter()
+                    .map(|p| p.grad(&grads).unwrap_or_else(|| p.clone().inner().zeros_like()))
+                    .map(Tensor::from_inner)
+                    .collect();
+                Tensor::cat(g, 0)
+            })
+            .collect()
     }
 
     /// A fresh learner for `cfg` on `device` and the run's random stream: spikeburn's
@@ -122,8 +166,13 @@ impl Learner for SurrogateLearner<'_> {
     /// time, one Adam step. Every batch starts from rest: no state or graph crosses batches.
     fn step(&mut self, batch: SpikeDataset, lr: f64) -> StepOutcome {
         let device = self.device.clone().autodiff();
+        if self.probe.is_none() {
+            self.probe = Some(batch.clone());
+        }
         let inputs = self.network.encode(&batch.times, batch.n_inputs, &mut self.rng, &device);
-        let trace = self.network.forward(&inputs);
+        let before = self.weights();
+        let path = self.feedback.path(&before);
+        let trace = self.network.forward_along(&inputs, &path);
         let scores = self.network.scores(&trace);
         let classes = scores.dims()[1];
         let values = to_vec_f64(scores.clone().detach().inner());
@@ -141,7 +190,45 @@ impl Learner for SurrogateLearner<'_> {
             let _ = grads.remove::<2>(self.network.layers[l].weights.id);
         }
         self.network = self.optimizer.step(lr, self.network.clone(), grads);
+        if self.feedback.name() == FeedbackRuleName::Kp {
+            let mut after = self.weights();
+            self.feedback.after_step(&before, &mut after);
+            for (l, w) in after.into_iter().enumerate() {
+                if !self.cfg.training.frozen_layers.contains(&l) {
+                    let layer = &mut self.network.layers[l];
+                    layer.weights = Param::initialized(layer.weights.id, w.require_grad());
+                }
+            }
+        }
         StepOutcome::stepped(loss_value, correct)
+    }
+
+    /// The feedback columns of `metrics.csv` (as the first-spike-time trainer's): the rule's
+    /// own, alignment of every matrix, and the angle between the hidden layers' errors under
+    /// the rule and under backprop on the epoch's first batch (same encoded inputs).
+    fn end_epoch(&mut self, epoch: usize) -> Vec<(String, f64)> {
+        let weights = self.weights();
+        let mut columns = self.feedback.end_epoch(epoch, &weights);
+        let path = self.feedback.path(&weights);
+        let rule = self.feedback.name();
+        columns.extend(alignment_columns(rule, &self.feedback.matrices(), &weights));
+        let n = self.network.layers.len();
+        let angles: Vec<f64> = match self.probe.take() {
+            _ if rule == FeedbackRuleName::Bp => vec![0.0; n - 1],
+            Some(batch) => {
+                let device = self.device.clone().autodiff();
+                let mut rng = StdRng::seed_from_u64(self.cfg.seed ^ EVAL_SEED ^ epoch as u64);
+                let inputs = self.network.encode(&batch.times, batch.n_inputs, &mut rng, &device);
+                let ours = self.hidden_errors(&inputs, &batch.labels, &path);
+                let bp = self.hidden_errors(&inputs, &batch.labels, &ErrorPath::Backprop);
+                ours.into_iter().zip(bp).map(|(a, b)| error_angle(a, b)).collect()
+            }
+            None => vec![f64::NAN; n - 1],
+        };
+        for (k, a) in angles.into_iter().enumerate() {
+            columns.push((format!("delta_angle_l{}", k + 1), a));
+        }
+        columns
     }
 
     fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
@@ -149,7 +236,7 @@ impl Learner for SurrogateLearner<'_> {
     }
 
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
-        Box::new(self.inference_network())
+        WithFeedback::wrap(Box::new(self.inference_network()), self.feedback.as_ref())
     }
 }
 

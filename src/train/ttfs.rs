@@ -12,9 +12,10 @@ use rand::rngs::StdRng;
 use super::config::ExperimentConfig;
 use super::epochs::{Learner, StepOutcome, TrainEvent, TrainOutcome, run_epochs};
 use super::evaluation::{Evaluation, Tally};
-use super::model::TrainedModel;
+use super::model::{TrainedModel, WithFeedback};
 use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
+use crate::feedback::{FeedbackRule, FeedbackRuleName, alignment_columns, error_angle};
 use crate::io::{IoError, RunDir, files, weights};
 use crate::ttfs::SpikeTimeNetwork;
 use crate::ttfs::loss::{TtfsLoss, predict};
@@ -133,6 +134,8 @@ pub struct Trainer<'a> {
     cfg: &'a ExperimentConfig,
     /// The network being trained.
     pub network: SpikeTimeNetwork,
+    /// How the error reaches the hidden layers (`cfg.feedback`).
+    pub feedback: Box<dyn FeedbackRule>,
     adam: Adam,
     states: Vec<Option<AdamState<2>>>,
     bumper: Bumper,
@@ -150,7 +153,15 @@ impl<'a> Trainer<'a> {
             .build();
         let states = vec![None; network.layers.len()];
         let bumper = Bumper { base: t.bump_value, value: t.bump_value, last: None };
-        Self { cfg, network, adam, states, bumper }
+        let init = &cfg.network.weight_init;
+        let device = network.layers[0].weights.val().device();
+        let feedback = cfg.feedback.init(&network.shapes(), init, cfg.seed, &device);
+        Self { cfg, network, feedback, adam, states, bumper }
+    }
+
+    /// Every layer's weights, input side first.
+    pub fn weights(&self) -> Vec<Tensor<2>> {
+        self.network.layers.iter().map(|l| l.weights.val()).collect()
     }
 
     /// One batch: forward; then either a weight bump (no step) or loss, exact backward with
@@ -182,7 +193,9 @@ impl<'a> Trainer<'a> {
         let out = self.cfg.loss.forward(trace.output(), y);
         outcome.loss = Some(to_vec_f64(out.per_sample.mean())[0]);
         let max_dw = (t.max_dw_norm > 0.0).then_some(t.max_dw_norm);
-        let grads = self.network.backward(&trace, out.delta, max_dw);
+        let before = self.weights();
+        let path = self.feedback.path(&before);
+        let grads = self.network.backward_along(&trace, out.delta, max_dw, &path);
         for (l, g) in grads.layers.into_iter().enumerate() {
             if t.frozen_layers.contains(&l) {
                 continue;
@@ -195,7 +208,53 @@ impl<'a> Trainer<'a> {
             self.states[l] = state;
             self.network.set_weights(l, w);
         }
+        if self.feedback.name() == FeedbackRuleName::Kp {
+            let mut after = self.weights();
+            self.feedback.after_step(&before, &mut after);
+            for (l, w) in after.into_iter().enumerate() {
+                if !t.frozen_layers.contains(&l) {
+                    self.network.set_weights(l, w);
+                }
+            }
+        }
         outcome
+    }
+
+    /// The feedback columns of `metrics.csv` after an epoch: the rule's own (SAL's sleep),
+    /// then per feedback matrix its angle, norm ratio and sign agreement with what it stands in
+    /// for, and the angle between the rule's hidden errors and backprop's on `probe`.
+    pub fn feedback_columns(
+        &mut self,
+        epoch: usize,
+        probe: Option<&SpikeDataset>,
+        device: &Device,
+    ) -> Vec<(String, f64)> {
+        let weights = self.weights();
+        let mut columns = self.feedback.end_epoch(epoch, &weights);
+        let path = self.feedback.path(&weights);
+        let rule = self.feedback.name();
+        columns.extend(alignment_columns(rule, &self.feedback.matrices(), &weights));
+        let n = self.network.layers.len();
+        let angles: Vec<f64> = match probe {
+            // Backprop's errors are backprop's: 0° without computing them twice.
+            _ if rule == FeedbackRuleName::Bp => vec![0.0; n - 1],
+            Some(batch) => {
+                let (x, y) = batch.clone().into_tensors(device);
+                let trace = self.network.forward_trace(x);
+                let out = self.cfg.loss.forward(trace.output(), y);
+                let max_dw = Some(self.cfg.training.max_dw_norm).filter(|m| *m > 0.0);
+                let ours = self.network.backward_along(&trace, out.delta.clone(), max_dw, &path);
+                let bp = self.network.backward(&trace, out.delta, max_dw);
+                (1..n)
+                    .map(|k| error_angle(ours.deltas[k - 1].clone(), bp.deltas[k - 1].clone()))
+                    .collect()
+            }
+            None => vec![f64::NAN; n - 1],
+        };
+        for (k, a) in angles.into_iter().enumerate() {
+            columns.push((format!("delta_angle_l{}", k + 1), a));
+        }
+        columns
     }
 }
 
@@ -205,6 +264,9 @@ pub struct TtfsLearner<'a> {
     pub trainer: Trainer<'a>,
     /// The device.
     pub device: Device,
+    /// The epoch's first batch, on which the feedback columns compare errors (`None` until
+    /// the epoch's first step).
+    probe: Option<SpikeDataset>,
 }
 
 impl<'a> TtfsLearner<'a> {
@@ -213,12 +275,15 @@ impl<'a> TtfsLearner<'a> {
     pub fn seeded(cfg: &'a ExperimentConfig, device: &Device) -> (Self, TrainingRng) {
         let mut rng = TrainingRng::new(cfg);
         let trainer = Trainer::with_network(cfg, rng.init_network(cfg, device));
-        (Self { trainer, device: device.clone() }, rng)
+        (Self { trainer, device: device.clone(), probe: None }, rng)
     }
 }
 
 impl Learner for TtfsLearner<'_> {
     fn step(&mut self, batch: SpikeDataset, lr: f64) -> StepOutcome {
+        if self.probe.is_none() {
+            self.probe = Some(batch.clone());
+        }
         let labels = batch.labels.clone();
         let (x, y) = batch.into_tensors(&self.device);
         self.trainer.step(x, y, &labels, lr)
@@ -229,8 +294,14 @@ impl Learner for TtfsLearner<'_> {
         evaluate(&self.trainer.network, data, batch_size, &cfg.loss, &self.device)
     }
 
+    fn end_epoch(&mut self, epoch: usize) -> Vec<(String, f64)> {
+        let probe = self.probe.take();
+        self.trainer.feedback_columns(epoch, probe.as_ref(), &self.device)
+    }
+
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
-        Box::new(self.trainer.network)
+        let Trainer { network, feedback, .. } = self.trainer;
+        WithFeedback::wrap(Box::new(network), feedback.as_ref())
     }
 }
 

@@ -72,7 +72,9 @@ impl SpikeTimeNetwork {
     }
 
     /// The exact layer-local gradients, with the error sent back to the hidden layers along
-    /// `path` (a feedback rule's matrices in place of the weights, or direct feedback).
+    /// `path` (a feedback rule's matrices in place of the weights, or direct feedback, which
+    /// sends the error of the outputs that fired: a silent output's error reaches no layer
+    /// under backprop either).
     /// [`ErrorPath::Backprop`] is [`backward`](Self::backward).
     ///
     /// # Panics
@@ -86,7 +88,9 @@ impl SpikeTimeNetwork {
     ) -> NetworkGrads {
         path.check(&self.shapes());
         let n = self.layers.len();
-        let output_delta = delta.clone();
+        // Direct feedback sends only the error of outputs that fired (as backprop does).
+        let silent = trace.output().is_finite().bool_not();
+        let output_delta = delta.clone().mask_fill(silent, 0.0);
         let mut delta = delta;
         let mut grads = Vec::with_capacity(n);
         let mut deltas = Vec::with_capacity(n);

@@ -1,0 +1,344 @@
+//! Feedback rules: how a layered classifier sends its error back to its hidden layers, and how
+//! the feedback matrices learn.
+//!
+//! One rule per run, chosen by `[feedback] rule` (CLI `--feedback RULE`) and made a value once
+//! ([`FeedbackConfig::init`] → `Box<dyn FeedbackRule>`). The models take only the
+//! [`ErrorPath`] the rule hands them each step; the rule owns its matrices.
+//!
+//! | rule | error to layer `k − 1` | matrices | learns |
+//! |---|---|---|---|
+//! | `bp` | through `W_k` (backpropagation) | none | — |
+//! | `fa` | through a fixed random `B_k` (Lillicrap et al. 2016) | `B_k ~ N(μ_k, σ_k)` | never |
+//! | `dfa` | output error straight to hidden layer `h` via `D_h` (Nøkland 2016) | `D_h ~ N(μ_{h+1}, σ_{h+1})` | never |
+//! | `sign` | through `sign(W_k) · rms(W_k)` (Liao et al. 2016; Xiao et al. 2018) | from `W_k` each step | with `W` |
+//! | `kp` | through `B_k` (Kolen–Pollack) | `B_k ~ N(μ_k, σ_k)` | `B_k` gets `W_k`'s update; both decay by `kp-decay` per step, so `W − B` shrinks by `1 − λ` each step |
+//! | `sal` | through `B_k` | `B_k ~ N(μ_k, σ_k)` | by spike-based alignment learning in input-free sleep phases ([`crate::sampling::sal`]) |
+//!
+//! `μ_k, σ_k` are the configured weight initialisation of layer `k` (`network.weight-init`):
+//! the matrices are "initialised like W", drawn on the host from their own stream (seeded
+//! from the run's seed), so the forward weights' draws are those of a `bp` run. Matrices have
+//! the real-input rows of `W_k` only (bias spikes receive no error). Layer numbers are those of
+//! [`crate::error_path`]: `k = 1 ..= L−1`; a DFA matrix `D_h` carries the label `k = h + 1`.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+use crate::config::ConfigError;
+use crate::error_path::ErrorPath;
+use crate::sampling::sal::{SalConfig, SalNetwork, angle_degrees};
+use crate::util::{normal_weights, to_vec_f64};
+
+/// Offset of the feedback matrices' random stream from the run's seed.
+const FEEDBACK_SEED: u64 = 0xFEED_BAC0;
+
+/// The feedback rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum FeedbackRuleName {
+    /// Backpropagation (`B = Wᵀ`).
+    #[default]
+    Bp,
+    /// Feedback alignment: fixed random `B`.
+    Fa,
+    /// Direct feedback alignment: fixed random output-to-hidden matrices.
+    Dfa,
+    /// Sign symmetry: `sign(Wᵀ)` scaled to `W`'s RMS.
+    Sign,
+    /// Kolen–Pollack: `B` gets the transposed update, both decay.
+    Kp,
+    /// Spike-based alignment learning in sleep phases.
+    Sal,
+}
+
+impl FeedbackRuleName {
+    /// The config spelling (`bp`, `fa`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bp => "bp",
+            Self::Fa => "fa",
+            Self::Dfa => "dfa",
+            Self::Sign => "sign",
+            Self::Kp => "kp",
+            Self::Sal => "sal",
+        }
+    }
+}
+
+/// The `[feedback]` section of an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct FeedbackConfig {
+    /// The rule.
+    pub rule: FeedbackRuleName,
+    /// Kolen–Pollack's decay λ per optimizer step, applied to `W` and `B` of every layer with a
+    /// feedback matrix (`kp` only).
+    pub kp_decay: f64,
+    /// SAL: a sleep phase after every this many epochs.
+    pub sal_every: usize,
+    /// SAL: each layer pair's weights enter the sleeping network scaled to this RMS coupling
+    /// (and `B` is scaled back after): the rule's fixed point `B = W` holds at any scale, but
+    /// large couplings bias it (sal.md §3) and the trained networks' weights are not sampling
+    /// couplings.
+    pub sal_coupling_rms: f64,
+    /// SAL's plasticity and sleep settings.
+    pub sal: SalConfig,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        Self {
+            rule: FeedbackRuleName::Bp,
+            kp_decay: 1e-3,
+            sal_every: 1,
+            sal_coupling_rms: 0.3,
+            sal: SalConfig::default(),
+        }
+    }
+}
+
+impl FeedbackConfig {
+    /// Checks every key.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(format!("feedback.{m}")));
+        if !(self.kp_decay.is_finite() && (0.0..1.0).contains(&self.kp_decay)) {
+            return bad(format!("kp-decay must be in [0, 1), got {}", self.kp_decay));
+        }
+        if self.sal_every == 0 {
+            return bad("sal-every must be ≥ 1 epoch".into());
+        }
+        if !(self.sal_coupling_rms.is_finite() && self.sal_coupling_rms > 0.0) {
+            return bad(format!(
+                "sal-coupling-rms must be positive and finite, got {}",
+                self.sal_coupling_rms
+            ));
+        }
+        self.sal.validate("feedback.sal")
+    }
+
+    /// The rule as a value, its matrices drawn for a network of `shapes` (each layer's
+    /// `(n_inputs, n_outputs)`, real inputs) with weight initialisation `init` (`[mean, std]`
+    /// per layer), from a stream seeded by `seed`.
+    ///
+    /// # Panics
+    /// If `init` does not have one entry per layer.
+    pub fn init(
+        &self,
+        shapes: &[(usize, usize)],
+        init: &[[f64; 2]],
+        seed: u64,
+        device: &Device,
+    ) -> Box<dyn FeedbackRule> {
+        assert_eq!(shapes.len(), init.len(), "one weight initialisation per layer");
+        let mut rng = StdRng::seed_from_u64(seed ^ FEEDBACK_SEED);
+        let n = shapes.len();
+        let n_classes = shapes[n - 1].1;
+        let mut draw = |shape: [usize; 2], k: usize| {
+            let [mean, std] = init[k];
+            normal_weights(shape, mean, std, device, &mut rng)
+        };
+        let matrices: Vec<Tensor<2>> = match self.rule {
+            FeedbackRuleName::Bp | FeedbackRuleName::Sign => Vec::new(),
+            FeedbackRuleName::Dfa => {
+                (0..n - 1).map(|h| draw([shapes[h].1, n_classes], h + 1)).collect()
+            }
+            FeedbackRuleName::Fa | FeedbackRuleName::Kp | FeedbackRuleName::Sal => {
+                (1..n).map(|k| draw([shapes[k].0, shapes[k].1], k)).collect()
+            }
+        };
+        Box::new(Rule { cfg: self.clone(), shapes: shapes.to_vec(), matrices, seed, sleeps: 0 })
+    }
+}
+
+/// A feedback rule ([`FeedbackConfig::init`]). `weights` arguments are every layer's forward
+/// weights, full (`[n_inputs + n_bias, n_outputs]`), input side first.
+pub trait FeedbackRule: Send {
+    /// Which rule this is.
+    fn name(&self) -> FeedbackRuleName;
+
+    /// The path of this step's error.
+    fn path(&mut self, weights: &[Tensor<2>]) -> ErrorPath;
+
+    /// After an optimizer step moved the weights from `before` to `after`: Kolen–Pollack
+    /// moves `B` by the same update and decays both (it rewrites `after`); the others do
+    /// nothing.
+    fn after_step(&mut self, before: &[Tensor<2>], after: &mut [Tensor<2>]);
+
+    /// After epoch `epoch` (0-based): SAL's sleep phase. Returns named values for
+    /// `metrics.csv` (SAL: the sleep's mean rate).
+    fn end_epoch(&mut self, epoch: usize, weights: &[Tensor<2>]) -> Vec<(String, f64)>;
+
+    /// The feedback matrices now (`B_k` for `k = 1..L−1`, or `D_h` for DFA; empty for `bp`;
+    /// for `sign` the ones of the last [`path`](Self::path)).
+    fn matrices(&self) -> Vec<Tensor<2>>;
+
+    /// Replaces the matrices (from a saved run).
+    fn set_matrices(&mut self, matrices: Vec<Tensor<2>>);
+}
+
+struct Rule {
+    cfg: FeedbackConfig,
+    /// Each layer's `(n_inputs, n_outputs)`, real inputs.
+    shapes: Vec<(usize, usize)>,
+    matrices: Vec<Tensor<2>>,
+    seed: u64,
+    sleeps: u64,
+}
+
+/// The real-input rows of each layer's weights.
+fn real_rows(weights: &[Tensor<2>], shapes: &[(usize, usize)]) -> Vec<Tensor<2>> {
+    weights.iter().zip(shapes).map(|(w, (n_in, _))| w.clone().narrow(0, 0, *n_in)).collect()
+}
+
+/// `sign(W) · rms(W)`.
+fn sign_matrix(w: &Tensor<2>) -> Tensor<2> {
+    let rms = w.clone().powi_scalar(2).mean().sqrt();
+    w.clone().sign() * rms.unsqueeze::<2>()
+}
+
+impl FeedbackRule for Rule {
+    fn name(&self) -> FeedbackRuleName {
+        self.cfg.rule
+    }
+
+    fn path(&mut self, weights: &[Tensor<2>]) -> ErrorPath {
+        match self.cfg.rule {
+            FeedbackRuleName::Bp => ErrorPath::Backprop,
+            FeedbackRuleName::Dfa => ErrorPath::Direct(self.matrices.clone()),
+            FeedbackRuleName::Sign => {
+                let rows = real_rows(weights, &self.shapes);
+                self.matrices = rows[1..].iter().map(sign_matrix).collect();
+                ErrorPath::Feedback(self.matrices.clone())
+            }
+            FeedbackRuleName::Fa | FeedbackRuleName::Kp | FeedbackRuleName::Sal => {
+                ErrorPath::Feedback(self.matrices.clone())
+            }
+        }
+    }
+
+    fn after_step(&mut self, before: &[Tensor<2>], after: &mut [Tensor<2>]) {
+        if self.cfg.rule != FeedbackRuleName::Kp {
+            return;
+        }
+        let keep = 1.0 - self.cfg.kp_decay;
+        for k in 1..after.len() {
+            let b = &mut self.matrices[k - 1];
+            let n_in = b.dims()[0];
+            let update = after[k].clone().narrow(0, 0, n_in) - before[k].clone().narrow(0, 0, n_in);
+            // W ← (1 − λ) W_before + ΔW, B ← (1 − λ) B + ΔW: W − B shrinks by (1 − λ).
+            *b = b.clone().mul_scalar(keep) + update;
+            after[k] = after[k].clone() - before[k].clone().mul_scalar(self.cfg.kp_decay);
+        }
+    }
+
+    fn end_epoch(&mut self, epoch: usize, weights: &[Tensor<2>]) -> Vec<(String, f64)> {
+        if self.cfg.rule != FeedbackRuleName::Sal {
+            return Vec::new();
+        }
+        let mut rates = Vec::new();
+        if (epoch + 1).is_multiple_of(self.cfg.sal_every) {
+            for k in 1..weights.len() {
+                let b = &self.matrices[k - 1];
+                let [n_lower, n_upper] = b.dims();
+                let w = to_vec_f64(weights[k].clone().narrow(0, 0, n_lower));
+                let rms = (w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64).sqrt();
+                let scale = if rms > 0.0 { self.cfg.sal_coupling_rms / rms } else { 1.0 };
+                let scaled = |v: Vec<f64>| v.into_iter().map(|x| x * scale).collect::<Vec<_>>();
+                let mut net = SalNetwork::layer_pair(
+                    &scaled(w),
+                    &scaled(to_vec_f64(b.clone())),
+                    n_lower,
+                    n_upper,
+                );
+                let seed = self.seed ^ (self.sleeps << 20) ^ (k as u64);
+                rates.push(net.sleep(&self.cfg.sal, seed));
+                let learned: Vec<f64> =
+                    net.feedback_block(n_lower).into_iter().map(|x| x / scale).collect();
+                let learned = Tensor::from_data(
+                    TensorData::new(learned, [n_lower, n_upper]),
+                    (&b.device(), b.dtype()),
+                );
+                self.matrices[k - 1] = learned;
+            }
+            self.sleeps += 1;
+        }
+        let n = weights.len();
+        (1..n)
+            .map(|k| (format!("sal_rate_l{k}"), rates.get(k - 1).copied().unwrap_or(f64::NAN)))
+            .collect()
+    }
+
+    fn matrices(&self) -> Vec<Tensor<2>> {
+        self.matrices.clone()
+    }
+
+    fn set_matrices(&mut self, matrices: Vec<Tensor<2>>) {
+        self.matrices = matrices;
+    }
+}
+
+/// What each feedback matrix stands in for: `W_k`'s real rows (`k ≥ 1`), or for DFA's `D_h`
+/// the linear backprop path `W_{h+1} ⋯ W_{L−1}` (real rows), both `[n_lower, n_upper]`.
+pub fn references(rule: FeedbackRuleName, weights: &[Tensor<2>]) -> Vec<Tensor<2>> {
+    let n = weights.len();
+    let rows: Vec<Tensor<2>> = (0..n)
+        .map(|k| {
+            if k == 0 {
+                weights[0].clone()
+            } else {
+                let n_in = weights[k - 1].dims()[1];
+                weights[k].clone().narrow(0, 0, n_in)
+            }
+        })
+        .collect();
+    match rule {
+        FeedbackRuleName::Dfa => (0..n - 1)
+            .map(|h| rows[h + 2..].iter().fold(rows[h + 1].clone(), |acc, w| acc.matmul(w.clone())))
+            .collect(),
+        _ => rows[1..].to_vec(),
+    }
+}
+
+/// Per feedback matrix `k = 1 ..= L−1`: the angle (degrees) between it and what it stands in
+/// for ([`references`]), the norm ratio `‖B‖/‖W‖` and the fraction of entries with the same
+/// sign, as `metrics.csv` columns `angle_l{k}`, `norm_ratio_l{k}`, `sign_agreement_l{k}`.
+/// Under `bp` the matrices are the references themselves (0°, 1, 1).
+pub fn alignment_columns(
+    rule: FeedbackRuleName,
+    matrices: &[Tensor<2>],
+    weights: &[Tensor<2>],
+) -> Vec<(String, f64)> {
+    let refs = references(rule, weights);
+    let mut out = Vec::new();
+    for (i, w) in refs.iter().enumerate() {
+        let k = i + 1;
+        if rule == FeedbackRuleName::Bp {
+            out.extend([(format!("angle_l{k}"), 0.0), (format!("norm_ratio_l{k}"), 1.0)]);
+            out.push((format!("sign_agreement_l{k}"), 1.0));
+            continue;
+        }
+        let w = to_vec_f64(w.clone());
+        let b = match matrices.get(i) {
+            Some(b) if rule != FeedbackRuleName::Bp => to_vec_f64(b.clone()),
+            _ => w.clone(),
+        };
+        let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let agree = b.iter().zip(&w).filter(|(x, y)| x.signum() == y.signum()).count();
+        out.push((format!("angle_l{k}"), angle_degrees(&b, &w)));
+        out.push((format!("norm_ratio_l{k}"), norm(&b) / norm(&w)));
+        out.push((format!("sign_agreement_l{k}"), agree as f64 / w.len() as f64));
+    }
+    out
+}
+
+/// The angle (degrees) between two errors, non-finite entries counted as 0.
+pub fn error_angle(a: Tensor<2>, b: Tensor<2>) -> f64 {
+    let clean = |t: Tensor<2>| {
+        to_vec_f64(t).into_iter().map(|x| if x.is_finite() { x } else { 0.0 }).collect::<Vec<_>>()
+    };
+    angle_degrees(&clean(a), &clean(b))
+}
