@@ -241,10 +241,10 @@ impl FeedbackRule for Rule {
         }
         let mut rates = Vec::new();
         if (epoch + 1).is_multiple_of(self.cfg.sal_every) {
-            for k in 1..weights.len() {
+            for (k, wk) in weights.iter().enumerate().skip(1) {
                 let b = &self.matrices[k - 1];
                 let [n_lower, n_upper] = b.dims();
-                let w = to_vec_f64(weights[k].clone().narrow(0, 0, n_lower));
+                let w = to_vec_f64(wk.clone().narrow(0, 0, n_lower));
                 let rms = (w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64).sqrt();
                 let scale = if rms > 0.0 { self.cfg.sal_coupling_rms / rms } else { 1.0 };
                 let scaled = |v: Vec<f64>| v.into_iter().map(|x| x * scale).collect::<Vec<_>>();
