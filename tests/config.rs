@@ -223,6 +223,11 @@ fn feedback_section_is_checked() {
     invalid("[feedback]\nsal-coupling-rms = inf\n", "feedback.sal-coupling-rms");
     invalid("[feedback.sal]\neta = nan\n", "feedback.sal.eta");
     invalid("[feedback.sal]\ncopies = 0\n", "feedback.sal.");
+    // A sleep allocates one network state per copy: a huge count is refused, not an abort.
+    invalid(
+        "[feedback.sal]\ncopies = 1000000000000\nsteps-per-update = 1\nupdates = 1\n",
+        "at most 4096",
+    );
     invalid("[feedback.sal]\nsteps-per-update = 1000000\nupdates = 1000000\n", "10^12");
     invalid("[feedback]\nangle = 3\n", "angle");
     invalid(

@@ -285,21 +285,14 @@ impl FeedbackRule for Rule {
 /// the linear backprop path `W_{h+1} ⋯ W_{L−1}` (real rows), both `[n_lower, n_upper]`.
 pub fn references(rule: FeedbackRuleName, weights: &[Tensor<2>]) -> Vec<Tensor<2>> {
     let n = weights.len();
-    let rows: Vec<Tensor<2>> = (0..n)
-        .map(|k| {
-            if k == 0 {
-                weights[0].clone()
-            } else {
-                let n_in = weights[k - 1].dims()[1];
-                weights[k].clone().narrow(0, 0, n_in)
-            }
-        })
-        .collect();
+    // Layer k's real inputs are layer k − 1's outputs (k ≥ 1: the layers a matrix stands for).
+    let rows: Vec<Tensor<2>> =
+        (1..n).map(|k| weights[k].clone().narrow(0, 0, weights[k - 1].dims()[1])).collect();
     match rule {
         FeedbackRuleName::Dfa => (0..n - 1)
-            .map(|h| rows[h + 2..].iter().fold(rows[h + 1].clone(), |acc, w| acc.matmul(w.clone())))
+            .map(|h| rows[h + 1..].iter().fold(rows[h].clone(), |acc, w| acc.matmul(w.clone())))
             .collect(),
-        _ => rows[1..].to_vec(),
+        _ => rows,
     }
 }
 
@@ -322,10 +315,7 @@ pub fn alignment_columns(
             continue;
         }
         let w = to_vec_f64(w.clone());
-        let b = match matrices.get(i) {
-            Some(b) if rule != FeedbackRuleName::Bp => to_vec_f64(b.clone()),
-            _ => w.clone(),
-        };
+        let b = to_vec_f64(matrices[i].clone());
         let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
         let agree = b.iter().zip(&w).filter(|(x, y)| x.signum() == y.signum()).count();
         out.push((format!("angle_l{k}"), angle_degrees(&b, &w)));
@@ -333,6 +323,32 @@ pub fn alignment_columns(
         out.push((format!("sign_agreement_l{k}"), agree as f64 / w.len() as f64));
     }
     out
+}
+
+/// Every feedback column of `metrics.csv` after epoch `epoch`, as both layered learners write
+/// them: the rule's own ([`FeedbackRule::end_epoch`], SAL's sleep), the [`alignment_columns`],
+/// then `delta_angle_l{k}`: the angle between the hidden errors along the rule's path and
+/// backprop's, which `delta_angles` computes given the path (`None`: no batch to compare on,
+/// NaN); under `bp` they are 0° without being computed.
+pub fn epoch_columns(
+    rule: &mut dyn FeedbackRule,
+    epoch: usize,
+    weights: &[Tensor<2>],
+    delta_angles: impl FnOnce(&ErrorPath) -> Option<Vec<f64>>,
+) -> Vec<(String, f64)> {
+    let mut columns = rule.end_epoch(epoch, weights);
+    let path = rule.path(weights);
+    let name = rule.name();
+    columns.extend(alignment_columns(name, &rule.matrices(), weights));
+    let n_hidden = weights.len() - 1;
+    let angles = match name {
+        FeedbackRuleName::Bp => vec![0.0; n_hidden],
+        _ => delta_angles(&path).unwrap_or_else(|| vec![f64::NAN; n_hidden]),
+    };
+    for (k, a) in angles.into_iter().enumerate() {
+        columns.push((format!("delta_angle_l{}", k + 1), a));
+    }
+    columns
 }
 
 /// The angle (degrees) between two errors, non-finite entries counted as 0.

@@ -36,6 +36,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;
 
+/// The most noisy copies a sleep phase may run.
+pub const MAX_COPIES: usize = 4096;
+
 /// The settings of the plasticity and its sleep phases (the deep-network setting of the paper
 /// by default: `τ_ref = τ_S = 10`, 32 noisy copies, updates every 2000 steps).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +89,12 @@ impl SalConfig {
         }
         if self.steps_per_update == 0 || self.updates == 0 || self.copies == 0 {
             return bad("steps-per-update, updates and copies must be ≥ 1".into());
+        }
+        if self.copies > MAX_COPIES {
+            return bad(format!(
+                "copies must be at most {MAX_COPIES} (each holds a network's state), got {}",
+                self.copies
+            ));
         }
         let work = (self.steps_per_update as u128) * (self.updates as u128) * (self.copies as u128);
         if work > 1_000_000_000_000 {

@@ -16,7 +16,7 @@ use super::model::{TrainedModel, WithFeedback};
 use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
 use crate::error_path::ErrorPath;
-use crate::feedback::{FeedbackRule, FeedbackRuleName, alignment_columns, error_angle};
+use crate::feedback::{FeedbackRule, FeedbackRuleName, epoch_columns, error_angle};
 use crate::io::{IoError, RunDir, files, weights};
 use crate::readout::{decisions, unique_argmax};
 use crate::surrogate::SurrogateNetwork;
@@ -120,33 +120,6 @@ impl<'a> SurrogateLearner<'a> {
         self.network.layers.iter().map(|l| l.weights.val().detach()).collect()
     }
 
-    /// The error each hidden layer's spikes receive on `batch` along `path`, per hidden layer
-    /// flattened over steps (for comparing rules with backprop).
-    fn hidden_errors(
-        &self,
-        inputs: &[Tensor<2>],
-        labels: &[usize],
-        path: &ErrorPath,
-    ) -> Vec<Tensor<2>> {
-        let device = self.device.clone().autodiff();
-        let (trace, probes) = self.network.forward_probed(inputs, path, true);
-        let scores = self.network.scores(&trace);
-        let y = labels_tensor(labels, &device);
-        let loss = self.network.loss(scores, y, self.cfg.surrogate.logit_scale).mean();
-        let grads = loss.backward();
-        probes
-            .iter()
-            .map(|steps| {
-                let g: Vec<Tensor<2>> = steps
-                    .iter()
-                    .map(|p| p.grad(&grads).unwrap_or_else(|| p.clone().inner().zeros_like()))
-                    .map(Tensor::from_inner)
-                    .collect();
-                Tensor::cat(g, 0)
-            })
-            .collect()
-    }
-
     /// A fresh learner for `cfg` on `device` and the run's random stream: spikeburn's
     /// generator seeded with `cfg.seed`, which drew the initial weights.
     pub fn seeded(cfg: &'a ExperimentConfig, device: &Device) -> (Self, TrainingRng) {
@@ -208,27 +181,18 @@ impl Learner for SurrogateLearner<'_> {
     /// the rule and under backprop on the epoch's first batch (same encoded inputs).
     fn end_epoch(&mut self, epoch: usize) -> Vec<(String, f64)> {
         let weights = self.weights();
-        let mut columns = self.feedback.end_epoch(epoch, &weights);
-        let path = self.feedback.path(&weights);
-        let rule = self.feedback.name();
-        columns.extend(alignment_columns(rule, &self.feedback.matrices(), &weights));
-        let n = self.network.layers.len();
-        let angles: Vec<f64> = match self.probe.take() {
-            _ if rule == FeedbackRuleName::Bp => vec![0.0; n - 1],
-            Some(batch) => {
-                let device = self.device.clone().autodiff();
-                let mut rng = StdRng::seed_from_u64(self.cfg.seed ^ EVAL_SEED ^ epoch as u64);
-                let inputs = self.network.encode(&batch.times, batch.n_inputs, &mut rng, &device);
-                let ours = self.hidden_errors(&inputs, &batch.labels, &path);
-                let bp = self.hidden_errors(&inputs, &batch.labels, &ErrorPath::Backprop);
-                ours.into_iter().zip(bp).map(|(a, b)| error_angle(a, b)).collect()
-            }
-            None => vec![f64::NAN; n - 1],
+        let probe = self.probe.take();
+        let (network, cfg, device) = (&self.network, self.cfg, &self.device);
+        let delta_angles = |path: &ErrorPath| {
+            let batch = probe?;
+            let device = device.clone().autodiff();
+            let mut rng = StdRng::seed_from_u64(cfg.seed ^ EVAL_SEED ^ epoch as u64);
+            let inputs = network.encode(&batch.times, batch.n_inputs, &mut rng, &device);
+            let errors = |p: &ErrorPath| hidden_errors(network, cfg, &inputs, &batch.labels, p);
+            let (ours, bp) = (errors(path), errors(&ErrorPath::Backprop));
+            Some(ours.into_iter().zip(bp).map(|(a, b)| error_angle(a, b)).collect())
         };
-        for (k, a) in angles.into_iter().enumerate() {
-            columns.push((format!("delta_angle_l{}", k + 1), a));
-        }
-        columns
+        epoch_columns(self.feedback.as_mut(), epoch, &weights, delta_angles)
     }
 
     fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
@@ -238,6 +202,35 @@ impl Learner for SurrogateLearner<'_> {
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
         WithFeedback::wrap(Box::new(self.inference_network()), self.feedback.as_ref())
     }
+}
+
+/// The error each hidden layer's spikes of `network` (on the autodiff device) receive on the
+/// encoded `inputs` along `path`, per hidden layer flattened over steps (for comparing rules
+/// with backprop).
+fn hidden_errors(
+    network: &SurrogateNetwork,
+    cfg: &ExperimentConfig,
+    inputs: &[Tensor<2>],
+    labels: &[usize],
+    path: &ErrorPath,
+) -> Vec<Tensor<2>> {
+    let device = inputs[0].device();
+    let (trace, probes) = network.forward_probed(inputs, path, true);
+    let scores = network.scores(&trace);
+    let y = labels_tensor(labels, &device);
+    let loss = network.loss(scores, y, cfg.surrogate.logit_scale).mean();
+    let grads = loss.backward();
+    probes
+        .iter()
+        .map(|steps| {
+            let g: Vec<Tensor<2>> = steps
+                .iter()
+                .map(|p| p.grad(&grads).unwrap_or_else(|| p.clone().inner().zeros_like()))
+                .map(Tensor::from_inner)
+                .collect();
+            Tensor::cat(g, 0)
+        })
+        .collect()
 }
 
 /// Train a surrogate-gradient network on `train`, validating on `validation` after every epoch.

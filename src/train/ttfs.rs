@@ -15,7 +15,8 @@ use super::evaluation::{Evaluation, Tally};
 use super::model::{TrainedModel, WithFeedback};
 use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
-use crate::feedback::{FeedbackRule, FeedbackRuleName, alignment_columns, error_angle};
+use crate::error_path::ErrorPath;
+use crate::feedback::{FeedbackRule, FeedbackRuleName, epoch_columns, error_angle};
 use crate::io::{IoError, RunDir, files, weights};
 use crate::ttfs::SpikeTimeNetwork;
 use crate::ttfs::loss::{TtfsLoss, predict};
@@ -230,31 +231,17 @@ impl<'a> Trainer<'a> {
         device: &Device,
     ) -> Vec<(String, f64)> {
         let weights = self.weights();
-        let mut columns = self.feedback.end_epoch(epoch, &weights);
-        let path = self.feedback.path(&weights);
-        let rule = self.feedback.name();
-        columns.extend(alignment_columns(rule, &self.feedback.matrices(), &weights));
-        let n = self.network.layers.len();
-        let angles: Vec<f64> = match probe {
-            // Backprop's errors are backprop's: 0° without computing them twice.
-            _ if rule == FeedbackRuleName::Bp => vec![0.0; n - 1],
-            Some(batch) => {
-                let (x, y) = batch.clone().into_tensors(device);
-                let trace = self.network.forward_trace(x);
-                let out = self.cfg.loss.forward(trace.output(), y);
-                let max_dw = Some(self.cfg.training.max_dw_norm).filter(|m| *m > 0.0);
-                let ours = self.network.backward_along(&trace, out.delta.clone(), max_dw, &path);
-                let bp = self.network.backward(&trace, out.delta, max_dw);
-                (1..n)
-                    .map(|k| error_angle(ours.deltas[k - 1].clone(), bp.deltas[k - 1].clone()))
-                    .collect()
-            }
-            None => vec![f64::NAN; n - 1],
+        let (network, cfg) = (&self.network, self.cfg);
+        let delta_angles = |path: &ErrorPath| {
+            let (x, y) = probe?.clone().into_tensors(device);
+            let trace = network.forward_trace(x);
+            let out = cfg.loss.forward(trace.output(), y);
+            let max_dw = Some(cfg.training.max_dw_norm).filter(|m| *m > 0.0);
+            let ours = network.backward_along(&trace, out.delta.clone(), max_dw, path);
+            let bp = network.backward(&trace, out.delta, max_dw);
+            Some(ours.deltas.into_iter().zip(bp.deltas).map(|(a, b)| error_angle(a, b)).collect())
         };
-        for (k, a) in angles.into_iter().enumerate() {
-            columns.push((format!("delta_angle_l{}", k + 1), a));
-        }
-        columns
+        epoch_columns(self.feedback.as_mut(), epoch, &weights, delta_angles)
     }
 }
 
