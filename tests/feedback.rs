@@ -326,10 +326,21 @@ fn rules_draw_follow_and_decay_as_documented() {
     let before_gap = gap(&weights, &kp.matrices(), 2);
     let mut after: Vec<Tensor<2>> =
         weights.iter().map(|w| w.clone() + w.clone().mul_scalar(0.3).sin()).collect();
-    kp.after_step(&weights, &mut after);
+    let moved = after.clone();
+    assert!(kp.after_update(&weights, &mut after, &[]), "kp rewrites the weights");
     for (a, b) in gap(&after, &kp.matrices(), 2).iter().zip(&before_gap) {
         assert!((a - 0.99 * b).abs() < 1e-12, "{a} vs 0.99 × {b}");
     }
+    // A frozen layer keeps its W and its B: no decay of one without the other.
+    let (b_before, mut again) = (kp.matrices(), moved.clone());
+    assert!(kp.after_update(&weights, &mut again, &[2]));
+    assert_eq!(to_vec_f64(again[2].clone()), to_vec_f64(moved[2].clone()), "frozen W_2");
+    assert_eq!(to_vec_f64(kp.matrices()[1].clone()), to_vec_f64(b_before[1].clone()), "its B");
+    assert_ne!(to_vec_f64(kp.matrices()[0].clone()), to_vec_f64(b_before[0].clone()), "B_1");
+    let mut fa = FeedbackConfig { rule: FeedbackRuleName::Fa, ..Default::default() }
+        .init(&shapes, &init, 0, &device);
+    let mut untouched = moved.clone();
+    assert!(!fa.after_update(&weights, &mut untouched, &[]), "fa never rewrites W");
     let cols = alignment_columns(FeedbackRuleName::Bp, &[], &weights);
     let values: Vec<f64> = cols.iter().map(|c| c.1).collect();
     assert_eq!(values, vec![0.0, 1.0, 1.0, 0.0, 1.0, 1.0], "{cols:?}");

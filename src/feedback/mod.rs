@@ -11,7 +11,7 @@
 //! | `fa` | through a fixed random `B_k` (Lillicrap et al. 2016) | `B_k ~ N(μ_k, σ_k)` | never |
 //! | `dfa` | output error straight to hidden layer `h` via `D_h` (Nøkland 2016) | `D_h ~ N(μ_{h+1}, σ_{h+1})` | never |
 //! | `sign` | through `sign(W_k) · rms(W_k)` (Liao et al. 2016; Xiao et al. 2018) | from `W_k` each step | with `W` |
-//! | `kp` | through `B_k` (Kolen–Pollack) | `B_k ~ N(μ_k, σ_k)` | `B_k` gets `W_k`'s update; both decay by `kp-decay` per step, so `W − B` shrinks by `1 − λ` each step |
+//! | `kp` | through `B_k` (Kolen–Pollack) | `B_k ~ N(μ_k, σ_k)` | `B_k` gets every change of `W_k` (optimizer steps and weight bumps); both decay by `kp-decay` per such batch, so `W − B` shrinks by `1 − λ` each time |
 //! | `sal` | through `B_k` | `B_k ~ N(μ_k, σ_k)` | by spike-based alignment learning in input-free sleep phases ([`crate::sampling::sal`]) |
 //!
 //! `μ_k, σ_k` are the configured weight initialisation of layer `k` (`network.weight-init`):
@@ -72,7 +72,7 @@ impl FeedbackRuleName {
 pub struct FeedbackConfig {
     /// The rule.
     pub rule: FeedbackRuleName,
-    /// Kolen–Pollack's decay λ per optimizer step, applied to `W` and `B` of every layer with a
+    /// Kolen–Pollack's decay λ per batch that moves the weights (a step or a bump), applied to `W` and `B` of every layer with a
     /// feedback matrix (`kp` only).
     pub kp_decay: f64,
     /// SAL: a sleep phase after every this many epochs.
@@ -80,7 +80,8 @@ pub struct FeedbackConfig {
     /// SAL: each layer pair's weights enter the sleeping network scaled to this RMS coupling
     /// (and `B` is scaled back after): the rule's fixed point `B = W` holds at any scale, but
     /// large couplings bias it (sal.md §3) and the trained networks' weights are not sampling
-    /// couplings.
+    /// couplings. The sleeping network's biases are centred ([`SalNetwork::centred`]) so that
+    /// no neuron saturates on the weights' mean.
     pub sal_coupling_rms: f64,
     /// SAL's plasticity and sleep settings.
     pub sal: SalConfig,
@@ -163,10 +164,17 @@ pub trait FeedbackRule: Send {
     /// The path of this step's error.
     fn path(&mut self, weights: &[Tensor<2>]) -> ErrorPath;
 
-    /// After an optimizer step moved the weights from `before` to `after`: Kolen–Pollack
-    /// moves `B` by the same update and decays both (it rewrites `after`); the others do
-    /// nothing.
-    fn after_step(&mut self, before: &[Tensor<2>], after: &mut [Tensor<2>]);
+    /// After a batch moved the weights from `before` to `after` (an optimizer step or a
+    /// weight bump; the layers in `frozen` did not move): Kolen–Pollack moves `B_k` by the
+    /// same change and decays both `W_k` and `B_k` (it rewrites `after[k]`; a frozen `W_k`
+    /// and its `B_k` are left as they are). Returns whether it rewrote `after`; the other
+    /// rules do nothing and return `false`.
+    fn after_update(
+        &mut self,
+        before: &[Tensor<2>],
+        after: &mut [Tensor<2>],
+        frozen: &[usize],
+    ) -> bool;
 
     /// After epoch `epoch` (0-based): SAL's sleep phase. Returns named values for
     /// `metrics.csv` (SAL: the sleep's mean rate).
@@ -220,12 +228,17 @@ impl FeedbackRule for Rule {
         }
     }
 
-    fn after_step(&mut self, before: &[Tensor<2>], after: &mut [Tensor<2>]) {
+    fn after_update(
+        &mut self,
+        before: &[Tensor<2>],
+        after: &mut [Tensor<2>],
+        frozen: &[usize],
+    ) -> bool {
         if self.cfg.rule != FeedbackRuleName::Kp {
-            return;
+            return false;
         }
         let keep = 1.0 - self.cfg.kp_decay;
-        for k in 1..after.len() {
+        for k in (1..after.len()).filter(|k| !frozen.contains(k)) {
             let b = &mut self.matrices[k - 1];
             let n_in = b.dims()[0];
             let update = after[k].clone().narrow(0, 0, n_in) - before[k].clone().narrow(0, 0, n_in);
@@ -233,6 +246,7 @@ impl FeedbackRule for Rule {
             *b = b.clone().mul_scalar(keep) + update;
             after[k] = after[k].clone() - before[k].clone().mul_scalar(self.cfg.kp_decay);
         }
+        true
     }
 
     fn end_epoch(&mut self, epoch: usize, weights: &[Tensor<2>]) -> Vec<(String, f64)> {
@@ -253,7 +267,8 @@ impl FeedbackRule for Rule {
                     &scaled(to_vec_f64(b.clone())),
                     n_lower,
                     n_upper,
-                );
+                )
+                .centred(self.cfg.sal.tau_ref);
                 let seed = self.seed ^ (self.sleeps << 20) ^ (k as u64);
                 rates.push(net.sleep(&self.cfg.sal, seed));
                 let learned: Vec<f64> =

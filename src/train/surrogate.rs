@@ -16,7 +16,7 @@ use super::model::{TrainedModel, WithFeedback};
 use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
 use crate::error_path::ErrorPath;
-use crate::feedback::{FeedbackRule, FeedbackRuleName, epoch_columns, error_angle};
+use crate::feedback::{FeedbackRule, epoch_columns, error_angle};
 use crate::io::{IoError, RunDir, files, weights};
 use crate::readout::{decisions, unique_argmax};
 use crate::surrogate::SurrogateNetwork;
@@ -163,11 +163,11 @@ impl Learner for SurrogateLearner<'_> {
             let _ = grads.remove::<2>(self.network.layers[l].weights.id);
         }
         self.network = self.optimizer.step(lr, self.network.clone(), grads);
-        if self.feedback.name() == FeedbackRuleName::Kp {
-            let mut after = self.weights();
-            self.feedback.after_step(&before, &mut after);
+        let frozen = &self.cfg.training.frozen_layers;
+        let mut after = self.weights();
+        if self.feedback.after_update(&before, &mut after, frozen) {
             for (l, w) in after.into_iter().enumerate() {
-                if !self.cfg.training.frozen_layers.contains(&l) {
+                if !frozen.contains(&l) {
                     let layer = &mut self.network.layers[l];
                     layer.weights = Param::initialized(layer.weights.id, w.require_grad());
                 }

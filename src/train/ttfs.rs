@@ -16,7 +16,7 @@ use super::model::{TrainedModel, WithFeedback};
 use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
 use crate::error_path::ErrorPath;
-use crate::feedback::{FeedbackRule, FeedbackRuleName, epoch_columns, error_angle};
+use crate::feedback::{FeedbackRule, epoch_columns, error_angle};
 use crate::io::{IoError, RunDir, files, weights};
 use crate::ttfs::SpikeTimeNetwork;
 use crate::ttfs::loss::{TtfsLoss, predict};
@@ -182,6 +182,7 @@ impl<'a> Trainer<'a> {
         let correct =
             predict(trace.output()).iter().zip(labels).filter(|(p, l)| **p == Some(**l)).count();
         let mut outcome = StepOutcome { loss: None, correct, clipped: 0, columns: 0 };
+        let before = self.weights();
         let bumped = self.bumper.check(
             &mut self.network,
             &trace.activations,
@@ -189,12 +190,12 @@ impl<'a> Trainer<'a> {
             &t.frozen_layers,
         );
         if bumped.is_some() {
+            self.follow(&before);
             return outcome;
         }
         let out = self.cfg.loss.forward(trace.output(), y);
         outcome.loss = Some(to_vec_f64(out.per_sample.mean())[0]);
         let max_dw = (t.max_dw_norm > 0.0).then_some(t.max_dw_norm);
-        let before = self.weights();
         let path = self.feedback.path(&before);
         let grads = self.network.backward_along(&trace, out.delta, max_dw, &path);
         for (l, g) in grads.layers.into_iter().enumerate() {
@@ -209,16 +210,22 @@ impl<'a> Trainer<'a> {
             self.states[l] = state;
             self.network.set_weights(l, w);
         }
-        if self.feedback.name() == FeedbackRuleName::Kp {
-            let mut after = self.weights();
-            self.feedback.after_step(&before, &mut after);
+        self.follow(&before);
+        outcome
+    }
+
+    /// Lets the feedback rule see this batch's change of the weights from `before` (a step
+    /// or a bump) and writes back what it rewrites (Kolen–Pollack's decay).
+    fn follow(&mut self, before: &[Tensor<2>]) {
+        let frozen = &self.cfg.training.frozen_layers;
+        let mut after = self.weights();
+        if self.feedback.after_update(before, &mut after, frozen) {
             for (l, w) in after.into_iter().enumerate() {
-                if !t.frozen_layers.contains(&l) {
+                if !frozen.contains(&l) {
                     self.network.set_weights(l, w);
                 }
             }
         }
-        outcome
     }
 
     /// The feedback columns of `metrics.csv` after an epoch: the rule's own (SAL's sleep),
@@ -325,6 +332,7 @@ impl TrainedModel for SpikeTimeNetwork {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feedback::FeedbackRuleName;
     use crate::ttfs::SpikeTimeLayerConfig;
     use burn::tensor::TensorData;
     use rand::SeedableRng;
@@ -504,5 +512,41 @@ mod tests {
         let mut trainer = Trainer::with_network(&cfg, net);
         let outcome = trainer.step(x, y, &labels, 0.005);
         assert!(outcome.loss.is_some() && trainer.states.iter().all(Option::is_some));
+    }
+
+    /// Kolen–Pollack's `B` follows a weight bump as it follows a step: on a batch that bumps
+    /// the silent output layer, `W − B` (real rows) shrinks by exactly `1 − λ`, as on a step.
+    #[test]
+    fn kolen_pollack_feedback_follows_bumps() {
+        let mut cfg = ExperimentConfig::default();
+        cfg.network.hidden = vec![4];
+        cfg.dataset = crate::data::DatasetName::Yinyang;
+        cfg.feedback.rule = FeedbackRuleName::Kp;
+        cfg.feedback.kp_decay = 0.01;
+        let device = Device::default();
+        let mut net = TrainingRng::new(&cfg).init_network(&cfg, &device);
+        let w1 = net.layers[1].weights.val();
+        net.set_weights(1, w1.ones_like().mul_scalar(-1.0)); // every output neuron silent
+        let w0 = net.layers[0].weights.val();
+        net.set_weights(0, w0.ones_like().mul_scalar(2.0)); // hidden neurons fire
+        let mut trainer = Trainer::with_network(&cfg, net);
+        let gap = |t: &Trainer| -> Vec<f64> {
+            let b = to_vec_f64(t.feedback.matrices()[0].clone());
+            let w = to_vec_f64(t.network.layers[1].weights.val().narrow(0, 0, 4));
+            w.iter().zip(&b).map(|(w, b)| w - b).collect()
+        };
+        let before = gap(&trainer);
+        let w_before = to_vec_f64(trainer.network.layers[1].weights.val());
+        let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
+        let batch = data.train.subset(&(0..8).collect::<Vec<_>>());
+        let labels = batch.labels.clone();
+        let (x, y) = batch.into_tensors(&device);
+        let outcome = trainer.step(x, y, &labels, 0.005);
+        assert_eq!(outcome.loss, None, "the batch must be a bump");
+        let w_after = to_vec_f64(trainer.network.layers[1].weights.val());
+        assert!(w_after.iter().zip(&w_before).any(|(a, b)| a != b), "the output layer moved");
+        for (a, b) in gap(&trainer).iter().zip(&before) {
+            assert!((a - 0.99 * b).abs() < 1e-6, "{a} vs 0.99 × {b}");
+        }
     }
 }
