@@ -17,6 +17,8 @@
 //! - [`learn`]: wake–sleep and importance-weighted learning with any sampler in the loop.
 //! - [`sal`]: spike-based alignment learning: the antisymmetric STDP rule on noise-driven
 //!   neural-sampling neurons with asymmetric weights, and its input-free sleep phases.
+//! - [`sal_wake_sleep`]: wake–sleep from asymmetric initial weights, with and without SAL on
+//!   the sleep spikes.
 //! - [`lif`]: LIF sampling with Poisson, oscillating or network background; calibration and
 //!   translation of (W, b) into synaptic weights and resting potentials.
 pub mod boltzmann;
@@ -28,6 +30,7 @@ pub mod lif;
 pub mod neural;
 pub mod quality;
 pub mod sal;
+pub mod sal_wake_sleep;
 pub mod sampler;
 
 pub use boltzmann::{BoltzmannMachine, MAX_ENUMERATED_UNITS, correlations, marginals, pack};

@@ -252,9 +252,17 @@ impl SalNetwork {
         }
     }
 
-    /// Runs `steps` steps of one copy from step `t0`, accumulating into `d`; returns the
-    /// number of spikes.
-    fn run_copy(&self, c: &mut Copy, t0: i64, steps: usize, cfg: &SalConfig, d: &mut [f64]) -> u64 {
+    /// Runs `steps` steps of one copy from step `t0`, accumulating into `d` (and, with `obs`,
+    /// the states after every step); returns the number of spikes.
+    fn run_copy(
+        &self,
+        c: &mut Copy,
+        t0: i64,
+        steps: usize,
+        cfg: &SalConfig,
+        d: &mut [f64],
+        mut obs: Option<&mut Observed>,
+    ) -> u64 {
         let n = self.n;
         let tau = cfg.tau_ref as i64;
         let log_tau = (cfg.tau_ref as f64).ln();
@@ -289,8 +297,64 @@ impl SalNetwork {
             for (x, &s) in c.trace.iter_mut().zip(&spikes) {
                 *x = *x * decay + f64::from(u8::from(s));
             }
+            if let Some(o) = obs.as_deref_mut() {
+                o.add(&c.last, t, tau);
+            }
         }
         count
+    }
+
+    /// `copies` independent noisy copies of this network, all neurons off, seeded from
+    /// `seed` (copy `c` from `seed · φ + c`, as [`sleep`](Self::sleep) seeds them).
+    pub fn chains(&self, copies: usize, seed: u64) -> Chains {
+        let copies = (0..copies)
+            .map(|c| self.new_copy(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(c as u64)))
+            .collect();
+        Chains { copies, t: 0 }
+    }
+
+    /// Runs every chain `steps` steps further (in parallel; results summed in a fixed order),
+    /// without moving any weight: the antisymmetric window's accumulator `D` and, with
+    /// `observe`, the sampled states (time-weighted over every step and chain).
+    pub fn run(&self, chains: &mut Chains, steps: usize, cfg: &SalConfig, observe: bool) -> Period {
+        let n = self.n;
+        let (t0, tau) = (chains.t, cfg.tau_ref as i64);
+        let parts: Vec<(Vec<f64>, u64, Option<Observed>)> = chains
+            .copies
+            .par_iter_mut()
+            .map(|c| {
+                self.refresh(c, t0 - 1, tau);
+                let mut d = vec![0.0; n * n];
+                let mut obs = observe.then(|| Observed::new(n));
+                let s = self.run_copy(c, t0, steps, cfg, &mut d, obs.as_mut());
+                (d, s, obs)
+            })
+            .collect();
+        chains.t += steps as i64;
+        let mut period = Period {
+            d: vec![0.0; n * n],
+            spikes: 0,
+            steps,
+            copies: chains.copies.len(),
+            observed: observe.then(|| Observed::new(n)),
+        };
+        for (part, s, obs) in parts {
+            period.d.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+            period.spikes += s;
+            if let (Some(total), Some(o)) = (period.observed.as_mut(), obs) {
+                total.merge(&o);
+            }
+        }
+        period
+    }
+
+    /// Moves the plastic weights by SAL's update for `period`:
+    /// `η_S · D · τ_ref / (steps · copies)`.
+    pub fn apply(&mut self, period: &Period, cfg: &SalConfig) {
+        let scale = cfg.eta * cfg.tau_ref as f64 / (period.steps * period.copies) as f64;
+        for (k, dk) in period.d.iter().enumerate().filter(|(k, _)| self.plastic[*k]) {
+            self.w[k] += scale * dk;
+        }
     }
 
     /// Runs `cfg.updates` update periods of `cfg.steps_per_update` steps over `cfg.copies`
@@ -299,35 +363,101 @@ impl SalNetwork {
     /// states across periods; `seed` fixes every draw. Returns the mean rate (spikes per
     /// neuron and step).
     pub fn sleep(&mut self, cfg: &SalConfig, seed: u64) -> f64 {
-        let n = self.n;
-        let mut copies: Vec<Copy> = (0..cfg.copies)
-            .map(|c| self.new_copy(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(c as u64)))
-            .collect();
-        let scale = cfg.eta * cfg.tau_ref as f64 / (cfg.steps_per_update * cfg.copies) as f64;
+        let mut chains = self.chains(cfg.copies, seed);
         let mut spikes = 0;
-        for update in 0..cfg.updates {
-            let t0 = (update * cfg.steps_per_update) as i64;
-            let tau = cfg.tau_ref as i64;
-            let this = &*self;
-            let parts: Vec<(Vec<f64>, u64)> = copies
-                .par_iter_mut()
-                .map(|c| {
-                    this.refresh(c, t0 - 1, tau);
-                    let mut d = vec![0.0; n * n];
-                    let s = this.run_copy(c, t0, cfg.steps_per_update, cfg, &mut d);
-                    (d, s)
-                })
-                .collect();
-            let mut d = vec![0.0; n * n];
-            for (part, s) in parts {
-                d.iter_mut().zip(part).for_each(|(a, b)| *a += b);
-                spikes += s;
-            }
-            for (k, dk) in d.iter().enumerate().filter(|(k, _)| self.plastic[*k]) {
-                self.w[k] += scale * dk;
+        for _ in 0..cfg.updates {
+            let period = self.run(&mut chains, cfg.steps_per_update, cfg, false);
+            spikes += period.spikes;
+            self.apply(&period, cfg);
+        }
+        spikes as f64 / (self.n * cfg.copies * cfg.steps_per_update * cfg.updates) as f64
+    }
+}
+
+/// Persistent noisy copies of a [`SalNetwork`] (their states and the step they are at).
+pub struct Chains {
+    copies: Vec<Copy>,
+    t: i64,
+}
+
+/// What one [`SalNetwork::run`] saw.
+#[derive(Debug, Clone)]
+pub struct Period {
+    /// The antisymmetric window's accumulator, summed over copies, row-major `[n, n]`.
+    pub d: Vec<f64>,
+    /// Spikes of all neurons and copies.
+    pub spikes: u64,
+    /// Steps per copy.
+    pub steps: usize,
+    /// Copies.
+    pub copies: usize,
+    /// The states, if observed.
+    pub observed: Option<Observed>,
+}
+
+/// Sampled states, counted after every step of every copy: `z_k = 1` while neuron `k` is on
+/// (for `τ_ref` steps from its spike).
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// Samples counted.
+    pub samples: f64,
+    /// `Σ z_k`.
+    pub sum: Vec<f64>,
+    /// `Σ z_i z_j`, row-major `[n, n]`.
+    pub sum2: Vec<f64>,
+    /// Counts of every joint state (packed as [`super::boltzmann::pack`], unit 0 the
+    /// least-significant bit); only for `n ≤ 16`, else empty.
+    pub histogram: Vec<f64>,
+}
+
+impl Observed {
+    fn new(n: usize) -> Self {
+        let states = if n <= 16 { 1usize << n } else { 0 };
+        Self {
+            samples: 0.0,
+            sum: vec![0.0; n],
+            sum2: vec![0.0; n * n],
+            histogram: vec![0.0; states],
+        }
+    }
+
+    fn add(&mut self, last: &[i64], t: i64, tau: i64) {
+        let n = last.len();
+        self.samples += 1.0;
+        let mut state = 0usize;
+        for i in (0..n).filter(|&i| t - last[i] < tau) {
+            self.sum[i] += 1.0;
+            state |= 1 << i.min(63);
+            for j in (0..n).filter(|&j| t - last[j] < tau) {
+                self.sum2[i * n + j] += 1.0;
             }
         }
-        spikes as f64 / (n * cfg.copies * cfg.steps_per_update * cfg.updates) as f64
+        if let Some(h) = self.histogram.get_mut(state) {
+            *h += 1.0;
+        }
+    }
+
+    fn merge(&mut self, o: &Observed) {
+        self.samples += o.samples;
+        let add = |a: &mut [f64], b: &[f64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        add(&mut self.sum, &o.sum);
+        add(&mut self.sum2, &o.sum2);
+        add(&mut self.histogram, &o.histogram);
+    }
+
+    /// `⟨z_k⟩`.
+    pub fn means(&self) -> Vec<f64> {
+        self.sum.iter().map(|x| x / self.samples.max(1.0)).collect()
+    }
+
+    /// `⟨z_i z_j⟩`, row-major `[n, n]`.
+    pub fn second_moments(&self) -> Vec<f64> {
+        self.sum2.iter().map(|x| x / self.samples.max(1.0)).collect()
+    }
+
+    /// The sampled distribution over joint states (empty for `n > 16`).
+    pub fn distribution(&self) -> Vec<f64> {
+        self.histogram.iter().map(|x| x / self.samples.max(1.0)).collect()
     }
 }
 
