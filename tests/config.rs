@@ -220,6 +220,9 @@ fn feedback_section_is_checked() {
     invalid("[feedback]\nkp-decay = 1.0\n", "feedback.kp-decay");
     invalid("[feedback]\nkp-decay = nan\n", "feedback.kp-decay");
     invalid("[feedback]\nsal-every = 0\n", "feedback.sal-every");
+    let cfg = parse("[feedback]\nrule = \"sal\"\nsal-every-batches = 25\n").unwrap();
+    assert_eq!(cfg.feedback.sal_every_batches, 25);
+    invalid("[feedback]\nsal-every-batches = -1\n", "sal-every-batches");
     invalid("[feedback]\nsal-coupling-rms = inf\n", "feedback.sal-coupling-rms");
     invalid("[feedback.sal]\neta = nan\n", "feedback.sal.eta");
     invalid("[feedback.sal]\ncopies = 0\n", "feedback.sal.");

@@ -11,7 +11,8 @@ use rand::RngExt;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use spikeburn::error_path::ErrorPath;
-use spikeburn::feedback::{FeedbackConfig, FeedbackRuleName, alignment_columns};
+use spikeburn::feedback::{FeedbackConfig, FeedbackRule, FeedbackRuleName, alignment_columns};
+use spikeburn::sampling::sal::SalConfig;
 use spikeburn::surrogate::{LifLayerConfig, Readout, SurrogateNetwork, TimeGrid};
 use spikeburn::ttfs::functional::SpikeTimeGrads;
 use spikeburn::ttfs::neuron::NeuronTensors;
@@ -344,4 +345,49 @@ fn rules_draw_follow_and_decay_as_documented() {
     let cols = alignment_columns(FeedbackRuleName::Bp, &[], &weights);
     let values: Vec<f64> = cols.iter().map(|c| c.1).collect();
     assert_eq!(values, vec![0.0, 1.0, 1.0, 0.0, 1.0, 1.0], "{cols:?}");
+}
+
+/// SAL's batch schedule: with `sal-every-batches = 2` the feedback matrix moves on every
+/// second batch (and never on the others), its sleeps' rate is reported at the epoch's end, and
+/// the epoch itself adds no sleep.
+#[test]
+fn sal_sleeps_every_n_batches_when_asked() {
+    let device = f64_device();
+    let shapes = [(4, 6), (6, 3)];
+    let init = [[0.5, 0.8], [0.5, 0.8]];
+    let mut r = rng(5);
+    let weights: Vec<Tensor<2>> = [(5, 6), (7, 3)]
+        .iter()
+        .map(|&(a, b)| {
+            tensor2(
+                &(0..a * b).map(|_| r.random_range(-1.0..1.0)).collect::<Vec<_>>(),
+                [a, b],
+                &device,
+            )
+        })
+        .collect();
+    let sal = SalConfig { steps_per_update: 200, updates: 2, copies: 2, ..SalConfig::default() };
+    let cfg = FeedbackConfig {
+        rule: FeedbackRuleName::Sal,
+        sal_every_batches: 2,
+        sal,
+        ..FeedbackConfig::default()
+    };
+    let mut rule = cfg.init(&shapes, &init, 3, &device);
+    let b = |rule: &dyn FeedbackRule| to_vec_f64(rule.matrices()[0].clone());
+    let b0 = b(rule.as_ref());
+    let mut after = weights.clone();
+    assert!(!rule.after_update(&weights, &mut after, &[]), "SAL never rewrites W");
+    assert_eq!(b(rule.as_ref()), b0, "no sleep after one batch");
+    rule.after_update(&weights, &mut after, &[]);
+    let b1 = b(rule.as_ref());
+    assert_ne!(b1, b0, "a sleep after the second batch");
+    rule.after_update(&weights, &mut after, &[]);
+    assert_eq!(b(rule.as_ref()), b1, "none after the third");
+    let cols = rule.end_epoch(0, &weights);
+    assert_eq!(b(rule.as_ref()), b1, "the epoch schedule is off");
+    let rate = cols.iter().find(|(n, _)| n == "sal_rate_l1").expect("rate column").1;
+    assert!(rate > 0.0 && rate < 0.1, "mean rate of the sleep: {rate}");
+    let cols = rule.end_epoch(1, &weights);
+    assert!(cols[0].1.is_nan(), "no sleep since the last report: {cols:?}");
 }

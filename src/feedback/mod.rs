@@ -77,6 +77,9 @@ pub struct FeedbackConfig {
     pub kp_decay: f64,
     /// SAL: a sleep phase after every this many epochs.
     pub sal_every: usize,
+    /// SAL: if > 0, a sleep phase after every this many batches that move the weights (steps
+    /// and bumps) instead of after epochs (`sal-every` is then unused).
+    pub sal_every_batches: usize,
     /// SAL: each layer pair's weights enter the sleeping network scaled to this RMS coupling
     /// (and `B` is scaled back after): the rule's fixed point `B = W` holds at any scale, but
     /// large couplings bias it (sal.md §3) and the trained networks' weights are not sampling
@@ -93,6 +96,7 @@ impl Default for FeedbackConfig {
             rule: FeedbackRuleName::Bp,
             kp_decay: 1e-3,
             sal_every: 1,
+            sal_every_batches: 0,
             sal_coupling_rms: 0.3,
             sal: SalConfig::default(),
         }
@@ -151,7 +155,15 @@ impl FeedbackConfig {
                 (1..n).map(|k| draw([shapes[k].0, shapes[k].1], k)).collect()
             }
         };
-        Box::new(Rule { cfg: self.clone(), shapes: shapes.to_vec(), matrices, seed, sleeps: 0 })
+        Box::new(Rule {
+            cfg: self.clone(),
+            shapes: shapes.to_vec(),
+            matrices,
+            seed,
+            sleeps: 0,
+            batches: 0,
+            rates: Vec::new(),
+        })
     }
 }
 
@@ -195,6 +207,10 @@ struct Rule {
     matrices: Vec<Tensor<2>>,
     seed: u64,
     sleeps: u64,
+    /// Batches seen by `after_update` (SAL's batch schedule).
+    batches: u64,
+    /// SAL: the mean rate of each layer pair's sleeps since the last epoch report.
+    rates: Vec<Vec<f64>>,
 }
 
 /// The real-input rows of each layer's weights.
@@ -206,6 +222,38 @@ fn real_rows(weights: &[Tensor<2>], shapes: &[(usize, usize)]) -> Vec<Tensor<2>>
 fn sign_matrix(w: &Tensor<2>) -> Tensor<2> {
     let rms = w.clone().powi_scalar(2).mean().sqrt();
     w.clone().sign() * rms.unsqueeze::<2>()
+}
+
+impl Rule {
+    /// SAL: one sleep phase of every layer pair on `weights`; `B` takes what it learned.
+    fn sleep(&mut self, weights: &[Tensor<2>]) {
+        let mut rates = Vec::new();
+        for (k, wk) in weights.iter().enumerate().skip(1) {
+            let b = &self.matrices[k - 1];
+            let [n_lower, n_upper] = b.dims();
+            let w = to_vec_f64(wk.clone().narrow(0, 0, n_lower));
+            let rms = (w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64).sqrt();
+            let scale = if rms > 0.0 { self.cfg.sal_coupling_rms / rms } else { 1.0 };
+            let scaled = |v: Vec<f64>| v.into_iter().map(|x| x * scale).collect::<Vec<_>>();
+            let mut net = SalNetwork::layer_pair(
+                &scaled(w),
+                &scaled(to_vec_f64(b.clone())),
+                n_lower,
+                n_upper,
+            )
+            .centred(self.cfg.sal.tau_ref);
+            let seed = self.seed ^ (self.sleeps << 20) ^ (k as u64);
+            rates.push(net.sleep(&self.cfg.sal, seed));
+            let learned: Vec<f64> =
+                net.feedback_block(n_lower).into_iter().map(|x| x / scale).collect();
+            self.matrices[k - 1] = Tensor::from_data(
+                TensorData::new(learned, [n_lower, n_upper]),
+                (&b.device(), b.dtype()),
+            );
+        }
+        self.rates.push(rates);
+        self.sleeps += 1;
+    }
 }
 
 impl FeedbackRule for Rule {
@@ -234,6 +282,13 @@ impl FeedbackRule for Rule {
         after: &mut [Tensor<2>],
         frozen: &[usize],
     ) -> bool {
+        if self.cfg.rule == FeedbackRuleName::Sal && self.cfg.sal_every_batches > 0 {
+            self.batches += 1;
+            if self.batches.is_multiple_of(self.cfg.sal_every_batches as u64) {
+                self.sleep(after);
+            }
+            return false;
+        }
         if self.cfg.rule != FeedbackRuleName::Kp {
             return false;
         }
@@ -253,37 +308,17 @@ impl FeedbackRule for Rule {
         if self.cfg.rule != FeedbackRuleName::Sal {
             return Vec::new();
         }
-        let mut rates = Vec::new();
-        if (epoch + 1).is_multiple_of(self.cfg.sal_every) {
-            for (k, wk) in weights.iter().enumerate().skip(1) {
-                let b = &self.matrices[k - 1];
-                let [n_lower, n_upper] = b.dims();
-                let w = to_vec_f64(wk.clone().narrow(0, 0, n_lower));
-                let rms = (w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64).sqrt();
-                let scale = if rms > 0.0 { self.cfg.sal_coupling_rms / rms } else { 1.0 };
-                let scaled = |v: Vec<f64>| v.into_iter().map(|x| x * scale).collect::<Vec<_>>();
-                let mut net = SalNetwork::layer_pair(
-                    &scaled(w),
-                    &scaled(to_vec_f64(b.clone())),
-                    n_lower,
-                    n_upper,
-                )
-                .centred(self.cfg.sal.tau_ref);
-                let seed = self.seed ^ (self.sleeps << 20) ^ (k as u64);
-                rates.push(net.sleep(&self.cfg.sal, seed));
-                let learned: Vec<f64> =
-                    net.feedback_block(n_lower).into_iter().map(|x| x / scale).collect();
-                let learned = Tensor::from_data(
-                    TensorData::new(learned, [n_lower, n_upper]),
-                    (&b.device(), b.dtype()),
-                );
-                self.matrices[k - 1] = learned;
-            }
-            self.sleeps += 1;
+        if self.cfg.sal_every_batches == 0 && (epoch + 1).is_multiple_of(self.cfg.sal_every) {
+            self.sleep(weights);
         }
-        let n = weights.len();
-        (1..n)
-            .map(|k| (format!("sal_rate_l{k}"), rates.get(k - 1).copied().unwrap_or(f64::NAN)))
+        let rates = std::mem::take(&mut self.rates);
+        (1..weights.len())
+            .map(|k| {
+                let r: Vec<f64> = rates.iter().filter_map(|v| v.get(k - 1).copied()).collect();
+                let mean =
+                    if r.is_empty() { f64::NAN } else { r.iter().sum::<f64>() / r.len() as f64 };
+                (format!("sal_rate_l{k}"), mean)
+            })
             .collect()
     }
 
