@@ -279,6 +279,20 @@ fn surrogate_hidden_error_is_the_output_error_through_b() {
     assert_eq!(base, v(&ErrorPath::Direct(vec![t(&random(&mut r))])));
 }
 
+/// Weights of the given `[rows, columns]` shapes, uniform in (−1, 1), from stream `seed`.
+fn uniform_weights(dims: &[(usize, usize)], seed: u64, device: &Device) -> Vec<Tensor<2>> {
+    let mut r = rng(seed);
+    dims.iter()
+        .map(|&(a, b)| {
+            tensor2(
+                &(0..a * b).map(|_| r.random_range(-1.0..1.0)).collect::<Vec<_>>(),
+                [a, b],
+                device,
+            )
+        })
+        .collect()
+}
+
 /// The rules as values: matrices drawn like the weights (one per layer above the first, of
 /// the real-input shape; DFA's output-to-hidden), `sign` follows `sign(W)·rms(W)`, KP shrinks
 /// `W − B` by exactly `1 − λ` per step, and backprop's alignment columns are 0°, 1, 1.
@@ -288,17 +302,7 @@ fn rules_draw_follow_and_decay_as_documented() {
     let shapes = [(4, 7), (7, 5), (5, 3)];
     let init = [[1.5, 0.8], [0.5, 0.8], [0.2, 0.1]];
     let cfg = |rule| FeedbackConfig { rule, ..FeedbackConfig::default() };
-    let mut r = rng(1);
-    let weights: Vec<Tensor<2>> = [(5, 7), (8, 5), (6, 3)]
-        .iter()
-        .map(|&(a, b)| {
-            tensor2(
-                &(0..a * b).map(|_| r.random_range(-1.0..1.0)).collect::<Vec<_>>(),
-                [a, b],
-                &device,
-            )
-        })
-        .collect();
+    let weights = uniform_weights(&[(5, 7), (8, 5), (6, 3)], 1, &device);
     let fa = cfg(FeedbackRuleName::Fa).init(&shapes, &init, 0, &device);
     let dims: Vec<[usize; 2]> = fa.matrices().iter().map(|m| m.dims()).collect();
     assert_eq!(dims, vec![[7, 5], [5, 3]]);
@@ -355,17 +359,7 @@ fn sal_sleeps_every_n_batches_when_asked() {
     let device = f64_device();
     let shapes = [(4, 6), (6, 3)];
     let init = [[0.5, 0.8], [0.5, 0.8]];
-    let mut r = rng(5);
-    let weights: Vec<Tensor<2>> = [(5, 6), (7, 3)]
-        .iter()
-        .map(|&(a, b)| {
-            tensor2(
-                &(0..a * b).map(|_| r.random_range(-1.0..1.0)).collect::<Vec<_>>(),
-                [a, b],
-                &device,
-            )
-        })
-        .collect();
+    let weights = uniform_weights(&[(5, 6), (7, 3)], 5, &device);
     let sal = SalConfig { steps_per_update: 200, updates: 2, copies: 2, ..SalConfig::default() };
     let cfg = FeedbackConfig {
         rule: FeedbackRuleName::Sal,
