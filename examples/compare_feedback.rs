@@ -273,8 +273,9 @@ fn main() -> Result<()> {
                 "| {network} | {rule} | {} | {:.2} % | {lo:.2}–{hi:.2} % | {} | {} | {:.3} |",
                 outcomes.len(),
                 median(&accs),
-                per_layer(&|o| &o.angles),
-                per_layer(&|o| &o.delta_angles),
+                // The frozen floor sends no error anywhere: no angle to report.
+                if rule == "frozen" { "—".to_string() } else { per_layer(&|o| &o.angles) },
+                if rule == "frozen" { "—".to_string() } else { per_layer(&|o| &o.delta_angles) },
                 median(&outcomes.iter().map(|o| o.seconds_per_epoch).collect::<Vec<_>>())
             );
             series.push(Series { name: rule.clone(), points: outcomes[0].curve.clone() });

@@ -16,6 +16,7 @@
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::boltzmann::{BoltzmannMachine, marginals, second_moments};
@@ -93,11 +94,7 @@ pub fn asymmetry_variance(w: &[f64], n: usize) -> f64 {
 /// The initial weights: `sym(N(0, sym_init)) + N(0, sigma_init)` off the diagonal, the noise
 /// drawn independently for `W_ij` and `W_ji`; biases 0.
 pub fn initial_weights(n: usize, sym_init: f64, sigma_init: f64, rng: &mut StdRng) -> Vec<f64> {
-    let mut normal = || -> f64 {
-        // Box–Muller from two uniforms in (0, 1].
-        let (u, v) = (1.0 - rng.random::<f64>(), rng.random::<f64>());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    };
+    let mut normal = || -> f64 { StandardNormal.sample(rng) };
     let mut w = vec![0.0; n * n];
     for i in 0..n {
         for j in i + 1..n {
