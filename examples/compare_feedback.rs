@@ -7,7 +7,7 @@
 //! cargo run --release --example compare_feedback -- [--dataset yinyang|mnist16|fashion16]
 //!     [--network exact|surrogate|both] [--rules frozen,bp,fa,dfa,sign,kp,sal] [--seeds N]
 //!     [--first-seed S] [--epochs E] [--sal-every N] [--device flex|ndarray|wgpu|vulkan]
-//!     [--out DIR]
+//!     [--out DIR] [--replot]
 //! ```
 //! Configurations: Yin-Yang `models/yinyang-ttfs-double.toml` / `models/yinyang-surrogate.toml`;
 //! 16×16 MNIST `models/mnist16-ttfs-fast.toml` / `models/mnist16-surrogate.toml`; 16×16
@@ -16,8 +16,8 @@
 //! every layer but the last frozen, so the hidden layers never learn. Each finished run is
 //! appended to `DIR/results.csv` and its per-epoch angles to `DIR/angles.csv` at once, so an
 //! interrupted comparison keeps what it measured; `DIR/angles-NETWORK.svg` charts layer 1's
-//! angle against the epoch for the first seed of each rule. Default DIR:
-//! `runs/compare-feedback-DATASET`.
+//! angle against the epoch for the first seed of each rule (`--replot` draws it again from
+//! `DIR/angles.csv` without training). Default DIR: `runs/compare-feedback-DATASET`.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -41,6 +41,7 @@ struct Args {
     device: String,
     out: Option<PathBuf>,
     sal_every: Option<usize>,
+    replot: bool,
 }
 
 const ALL_RULES: [&str; 7] = ["frozen", "bp", "fa", "dfa", "sign", "kp", "sal"];
@@ -56,6 +57,7 @@ fn parse() -> Result<Args> {
         device: "flex".into(),
         out: None,
         sal_every: None,
+        replot: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
@@ -88,6 +90,7 @@ fn parse() -> Result<Args> {
             "--epochs" => a.epochs = Some(value()?.parse().context("--epochs")?),
             "--device" => a.device = value()?,
             "--out" => a.out = Some(PathBuf::from(value()?)),
+            "--replot" => a.replot = true,
             "--sal-every" => a.sal_every = Some(value()?.parse().context("--sal-every")?),
             other => bail!("unknown argument {other}"),
         }
@@ -151,8 +154,77 @@ fn append(path: &Path, header: &str, lines: &str) -> Result<()> {
     Ok(())
 }
 
+/// Writes `DIR/angles-NETWORK.svg`: layer 1's angle against the epoch, one line per rule.
+fn angle_chart(out: &Path, dataset: DatasetName, network: &str, series: &[Series]) -> Result<()> {
+    let svg = chart(
+        &format!("angle(B₁, W₁) on {}, {network} network", dataset.name()),
+        "epoch",
+        "angle to backprop's matrix (degrees)",
+        [Scale::Linear, Scale::Linear],
+        series,
+    );
+    Ok(write_chart(&out.join(format!("angles-{network}.svg")), &svg)?)
+}
+
+/// One rule's angle curve in `angles.csv` (its first seed).
+struct Curve {
+    network: String,
+    rule: String,
+    seed: String,
+    points: Vec<(f64, f64)>,
+}
+
+/// `--replot`: the charts again from `DIR/angles.csv` (first seed of each rule, layer 1), for
+/// a comparison that was interrupted or ran with an older build.
+fn replot(out: &Path, dataset: DatasetName) -> Result<()> {
+    let path = out.join("angles.csv");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
+    let mut curves: Vec<Curve> = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let [network, rule, seed, epoch, layer, angle, _] = f[..] else {
+            bail!("{}:{}: expected 7 fields, got {}", path.display(), n + 1, f.len());
+        };
+        if layer != "1" || rule == "frozen" {
+            continue;
+        }
+        let point = (
+            epoch.parse().with_context(|| format!("{}:{}: epoch", path.display(), n + 1))?,
+            angle.parse().with_context(|| format!("{}:{}: angle", path.display(), n + 1))?,
+        );
+        match curves.iter_mut().find(|c| c.network == network && c.rule == rule) {
+            None => curves.push(Curve {
+                network: network.into(),
+                rule: rule.into(),
+                seed: seed.into(),
+                points: vec![point],
+            }),
+            Some(c) if c.seed == seed => c.points.push(point),
+            Some(_) => {}
+        }
+    }
+    let mut networks: Vec<String> = curves.iter().map(|c| c.network.clone()).collect();
+    networks.dedup();
+    for network in networks {
+        let series: Vec<Series> = curves
+            .iter()
+            .filter(|c| c.network == network)
+            .map(|c| Series { name: c.rule.clone(), points: c.points.clone() })
+            .collect();
+        angle_chart(out, dataset, &network, &series)?;
+        println!("wrote {}", out.join(format!("angles-{network}.svg")).display());
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = parse()?;
+    if args.replot {
+        let out = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from(format!("runs/compare-feedback-{}", args.dataset.name()))
+        });
+        return replot(&out, args.dataset);
+    }
     let out = args
         .out
         .clone()
@@ -278,16 +350,11 @@ fn main() -> Result<()> {
                 if rule == "frozen" { "—".to_string() } else { per_layer(&|o| &o.delta_angles) },
                 median(&outcomes.iter().map(|o| o.seconds_per_epoch).collect::<Vec<_>>())
             );
-            series.push(Series { name: rule.clone(), points: outcomes[0].curve.clone() });
+            if rule != "frozen" {
+                series.push(Series { name: rule.clone(), points: outcomes[0].curve.clone() });
+            }
         }
-        let svg = chart(
-            &format!("angle(B₁, W₁) on {}, {network} network", args.dataset.name()),
-            "epoch",
-            "angle to backprop's matrix (degrees)",
-            [Scale::Linear, Scale::Linear],
-            &series,
-        );
-        write_chart(&out.join(format!("angles-{network}.svg")), &svg)?;
+        angle_chart(&out, args.dataset, network, &series)?;
     }
     println!(
         "\n| network | rule | seeds | median test accuracy | range | final angle(B, W) per layer \
