@@ -72,8 +72,8 @@ impl FeedbackRuleName {
 pub struct FeedbackConfig {
     /// The rule.
     pub rule: FeedbackRuleName,
-    /// Kolen–Pollack's decay λ per batch that moves the weights (a step or a bump), applied to `W` and `B` of every layer with a
-    /// feedback matrix (`kp` only).
+    /// Kolen–Pollack's decay λ per batch that moves the weights (a step or a bump), applied
+    /// to `W` and `B` of every layer with a feedback matrix (`kp` only).
     pub kp_decay: f64,
     /// SAL: a sleep phase after every this many epochs.
     pub sal_every: usize,
@@ -188,8 +188,9 @@ pub trait FeedbackRule: Send {
         frozen: &[usize],
     ) -> bool;
 
-    /// After epoch `epoch` (0-based): SAL's sleep phase. Returns named values for
-    /// `metrics.csv` (SAL: the sleep's mean rate).
+    /// After epoch `epoch` (0-based): SAL's sleep phase (on the epoch schedule). Returns
+    /// named values for `metrics.csv` (SAL: the mean rate of the sleeps since the last epoch,
+    /// either schedule).
     fn end_epoch(&mut self, epoch: usize, weights: &[Tensor<2>]) -> Vec<(String, f64)>;
 
     /// The feedback matrices now (`B_k` for `k = 1..L−1`, or `D_h` for DFA; empty for `bp`;
