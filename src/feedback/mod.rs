@@ -299,8 +299,11 @@ impl FeedbackRule for Rule {
             let n_in = b.dims()[0];
             let update = after[k].clone().narrow(0, 0, n_in) - before[k].clone().narrow(0, 0, n_in);
             // W ← (1 − λ) W_before + ΔW, B ← (1 − λ) B + ΔW: W − B shrinks by (1 − λ).
-            *b = b.clone().mul_scalar(keep) + update;
-            after[k] = after[k].clone() - before[k].clone().mul_scalar(self.cfg.kp_decay);
+            // Detached: on an autodiff device the results are fresh leaves, so no graph (nor
+            // its consumed tape) reaches from one batch into the next through W or B.
+            *b = (b.clone().mul_scalar(keep) + update).detach();
+            after[k] =
+                (after[k].clone() - before[k].clone().mul_scalar(self.cfg.kp_decay)).detach();
         }
         true
     }

@@ -169,7 +169,10 @@ impl Learner for SurrogateLearner<'_> {
             for (l, w) in after.into_iter().enumerate() {
                 if !frozen.contains(&l) {
                     let layer = &mut self.network.layers[l];
-                    layer.weights = Param::initialized(layer.weights.id, w.require_grad());
+                    // The rule's result is computed (a non-leaf autodiff tensor): back through
+                    // the inner backend it becomes a fresh leaf that can track gradients.
+                    let leaf = Tensor::from_inner(w.inner()).require_grad();
+                    layer.weights = Param::initialized(layer.weights.id, leaf);
                 }
             }
         }
@@ -294,5 +297,36 @@ mod tests {
         assert!(last < first * 0.8, "loss {first} → {last}");
         let eval = learner.evaluate(&data.validation.subset(&[0, 1, 2, 3]), 2);
         assert!(eval.mean_spikes > 0.0 && eval.loss.is_finite());
+    }
+
+    /// Kolen–Pollack through the surrogate learner: its rewritten weights go back into the
+    /// network as trainable leaves (a computed tensor put there panicked on the next step:
+    /// "Can't convert a non leaf tensor into a tracked tensor"), `W − B` shrinks by exactly
+    /// `1 − λ` per step, and the steps keep learning.
+    #[test]
+    fn kolen_pollack_steps_keep_the_weights_trainable() {
+        let mut cfg = cfg();
+        cfg.feedback.rule = crate::feedback::FeedbackRuleName::Kp;
+        cfg.feedback.kp_decay = 0.01;
+        let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
+        let device = Device::default();
+        let mut rng = StdRng::seed_from_u64(0);
+        let mut learner = SurrogateLearner::new(&cfg, &device, &mut rng);
+        let gap = |l: &SurrogateLearner| -> Vec<f64> {
+            let b = to_vec_f64(l.feedback.matrices()[0].clone().inner());
+            let w = to_vec_f64(l.weights()[1].clone().narrow(0, 0, 30).inner());
+            w.iter().zip(&b).map(|(w, b)| w - b).collect()
+        };
+        let batch = data.train.subset(&(0..150).collect::<Vec<_>>());
+        let first = learner.step(batch.clone(), 0.01).loss.expect("a step");
+        for _ in 0..10 {
+            let before = gap(&learner);
+            learner.step(batch.clone(), 0.01);
+            for (a, b) in gap(&learner).iter().zip(&before) {
+                assert!((a - 0.99 * b).abs() < 1e-5, "{a} vs 0.99 × {b}");
+            }
+        }
+        let last = learner.step(batch, 0.01).loss.expect("a step");
+        assert!(last < first, "loss {first} → {last}");
     }
 }
