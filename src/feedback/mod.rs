@@ -179,8 +179,9 @@ pub trait FeedbackRule: Send {
     /// After a batch moved the weights from `before` to `after` (an optimizer step or a
     /// weight bump; the layers in `frozen` did not move): Kolen–Pollack moves `B_k` by the
     /// same change and decays both `W_k` and `B_k` (it rewrites `after[k]`; a frozen `W_k`
-    /// and its `B_k` are left as they are). Returns whether it rewrote `after`; the other
-    /// rules do nothing and return `false`.
+    /// and its `B_k` are left as they are). What it writes is detached: on an autodiff device
+    /// a fresh leaf, ready to be a trainable parameter again. Returns whether it rewrote
+    /// `after`; the other rules do nothing and return `false`.
     fn after_update(
         &mut self,
         before: &[Tensor<2>],

@@ -169,10 +169,8 @@ impl Learner for SurrogateLearner<'_> {
             for (l, w) in after.into_iter().enumerate() {
                 if !frozen.contains(&l) {
                     let layer = &mut self.network.layers[l];
-                    // The rule's result is computed (a non-leaf autodiff tensor): back through
-                    // the inner backend it becomes a fresh leaf that can track gradients.
-                    let leaf = Tensor::from_inner(w.inner()).require_grad();
-                    layer.weights = Param::initialized(layer.weights.id, leaf);
+                    // `after_update` hands back detached tensors: fresh leaves that can track.
+                    layer.weights = Param::initialized(layer.weights.id, w.require_grad());
                 }
             }
         }
