@@ -71,21 +71,20 @@ impl Axis {
         }
     }
 
-    /// Whether `v` can be drawn on this axis.
-    fn shows(&self, v: f64) -> bool {
-        v.is_finite() && (self.scale == Scale::Linear || v > 0.0)
-    }
-
     /// The fraction `0..=1` of the axis at data value `v`.
     fn at(&self, v: f64) -> f64 {
-        let u = if self.scale == Scale::Log { v.log10() } else { v };
-        (u - self.lo) / (self.hi - self.lo)
+        self.tick_at(if self.scale == Scale::Log { v.log10() } else { v })
     }
 
     /// The fraction of the axis at a tick (in axis units).
     fn tick_at(&self, u: f64) -> f64 {
         (u - self.lo) / (self.hi - self.lo)
     }
+}
+
+/// Whether `v` can be drawn on an axis of `scale`.
+fn shows(scale: Scale, v: f64) -> bool {
+    v.is_finite() && (scale == Scale::Linear || v > 0.0)
 }
 
 /// Renders a log–log chart of `series` as an SVG document.
@@ -103,15 +102,8 @@ pub fn chart(
     series: &[Series],
 ) -> String {
     let (w, h, left, right, top, bottom) = (860.0, 480.0, 80.0, 260.0, 40.0, 60.0);
-    let shown = |sx: Scale, sy: Scale| {
-        move |&&(x, y): &&(f64, f64)| {
-            x.is_finite()
-                && y.is_finite()
-                && (sx == Scale::Linear || x > 0.0)
-                && (sy == Scale::Linear || y > 0.0)
-        }
-    };
-    let pts = series.iter().flat_map(|s| s.points.iter()).filter(shown(scales[0], scales[1]));
+    let shown = |&(x, y): &(f64, f64)| shows(scales[0], x) && shows(scales[1], y);
+    let pts = series.iter().flat_map(|s| s.points.iter()).filter(|p| shown(p));
     let ax = Axis::fit(scales[0], pts.clone().map(|p| p.0));
     let ay = Axis::fit(scales[1], pts.map(|p| p.1));
     let (pw, ph) = (w - left - right, h - top - bottom);
@@ -175,7 +167,7 @@ pub fn chart(
         let path: Vec<String> = ser
             .points
             .iter()
-            .filter(|(x, y)| ax.shows(*x) && ay.shows(*y))
+            .filter(|p| shown(p))
             .map(|&(x, y)| format!("{:.1},{:.1}", sx(ax.at(x)), sy(ay.at(y))))
             .collect();
         let _ = writeln!(

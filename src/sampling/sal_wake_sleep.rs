@@ -154,9 +154,10 @@ impl AsymmetricWakeSleep {
         let (m_star, c_star) = (marginals(&p_star, n), second_moments(&p_star, n));
         let mut rng = StdRng::seed_from_u64(seed);
         let w = initial_weights(n, self.sym_init, sigma_init, &mut rng);
-        let plastic: Vec<bool> = (0..n * n).map(|k| k / n != k % n).collect();
+        // Without SAL nothing is plastic: the sleep then accumulates no STDP window at all.
+        let plastic: Vec<bool> = (0..n * n).map(|k| sal && k / n != k % n).collect();
         let mut net = SalNetwork::new(w, vec![0.0; n], plastic);
-        let cfg = self.sal_config(if sal { self.sal_eta } else { 0.0 });
+        let cfg = self.sal_config(self.sal_eta);
         let mut chains = net.chains(self.chains, seed ^ 0x5A1);
         let mut out = Trajectory { iterations: Vec::new(), dkl: Vec::new(), asymmetry: Vec::new() };
         let record = |it: usize, net: &SalNetwork, out: &mut Trajectory| {
@@ -169,9 +170,7 @@ impl AsymmetricWakeSleep {
             let period = net.run(&mut chains, self.steps, &cfg, true);
             let observed = period.observed.as_ref().expect("observed run");
             let (m, c) = (observed.means(), observed.second_moments());
-            if sal {
-                net.apply(&period, &cfg);
-            }
+            net.apply(&period, &cfg);
             for i in 0..n {
                 for j in (0..n).filter(|&j| j != i) {
                     let k = i * n + j;
