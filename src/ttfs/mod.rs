@@ -5,6 +5,7 @@
 //! - [`neuron`]: the neuron model and its parameters.
 //! - [`lambert`]: the Lambert W₀ function (scalar and tensor).
 //! - [`scalar`]: single-neuron f64 closed forms and gradients, the oracle for tests.
+//! - [`general`]: spike times and exact gradients for any τm/τs per neuron (mismatch).
 //! - [`simulate`]: an independent fine-step ODE simulation of the same neuron.
 //! - [`functional`]: batched spike times and exact gradients on Burn tensors (any backend).
 //! - [`kernel`]: the same on host memory, a dedicated multi-threaded CPU kernel.
@@ -12,6 +13,7 @@
 //! - [`loss`]: the paper's loss and the earliest-spike prediction.
 
 pub mod functional;
+pub mod general;
 pub mod kernel;
 pub mod lambert;
 pub mod layer;

@@ -5,6 +5,7 @@
 //! threshold crossing is located by cubic Hermite interpolation inside the step. Nothing here
 //! uses the closed forms, so agreement with [`super::scalar`] is evidence for both.
 
+use super::general::Neuron;
 use super::neuron::NeuronParams;
 
 /// First threshold crossing of the simulated neuron in `[0, t_end]`, or `f64::INFINITY`.
@@ -20,12 +21,20 @@ pub fn simulate_first_spike(
     t_end: f64,
     dt: f64,
 ) -> f64 {
+    simulate_neuron(&Neuron::from_params(p), times, weights, t_end, dt)
+}
+
+/// [`simulate_first_spike`] for a neuron with any τm and τs ([`super::general`]).
+///
+/// # Panics
+/// As [`simulate_first_spike`].
+pub fn simulate_neuron(p: &Neuron, times: &[f64], weights: &[f64], t_end: f64, dt: f64) -> f64 {
     assert_eq!(times.len(), weights.len(), "one weight per input time");
     assert!(dt > 0.0, "dt must be positive, got {dt}");
     let mut events: Vec<(f64, f64)> =
         times.iter().zip(weights).filter(|(t, _)| t.is_finite()).map(|(&t, &w)| (t, w)).collect();
     events.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let c_m = p.c_mem();
+    let c_m = p.g_leak * p.tau_mem;
     let deriv =
         |u: f64, i: f64| -> (f64, f64) { ((p.g_leak * (p.v_leak - u) + i) / c_m, -i / p.tau_syn) };
     let (mut t, mut u, mut i) = (0.0_f64, p.v_leak, 0.0_f64);
