@@ -13,6 +13,9 @@ use spikeburn::ttfs::neuron::{NeuronParams, TauRatio};
 use spikeburn::ttfs::scalar;
 use spikeburn::ttfs::simulate::simulate_neuron;
 
+/// Moves one parameter of a neuron.
+type Nudge = fn(&mut Neuron, f64);
+
 /// A neuron with τs ∈ [0.7, 1.4], τm = ratio·τs, ϑ ∈ [0.8, 1.2], E_l ∈ [−0.1, 0.1],
 /// g_l ≈ 1/ratio.
 fn neuron(r: &mut StdRng, ratio: f64) -> Neuron {
@@ -189,7 +192,7 @@ fn gradients_match_finite_differences() {
             worst = worst.max(e);
             entries += 1;
         }
-        let params: [(f64, fn(&mut Neuron, f64), &str); 5] = [
+        let params: [(f64, Nudge, &str); 5] = [
             (g.tau_mem, |n, d| n.tau_mem += d, "dt/dtau_mem"),
             (g.tau_syn, |n, d| n.tau_syn += d, "dt/dtau_syn"),
             (g.v_th, |n, d| n.v_th += d, "dt/dv_th"),
