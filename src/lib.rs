@@ -8,6 +8,8 @@
 //!   gradients.
 //! - [`surrogate`]: time-stepped LIF layers trained with surrogate gradients (BPTT).
 //! - [`sampling`]: sampling-based Boltzmann layers (neural sampling, LIF sampling, wake–sleep).
+//! - [`chip`]: an emulated BrainScaleS-2 chip: profiles, fixed-pattern draws, weight
+//!   resolution, trial noise.
 //! - [`data`]: datasets and spike-time encoders (Yin-Yang, generated bit-exactly).
 //! - [`train`]: configurations, the methods, the training loop, run outputs.
 //! - [`io`]: weight interop (safetensors), `.npy`, images, charts, run folders.
@@ -21,6 +23,7 @@
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod chip;
 pub mod config;
 pub mod data;
 pub mod device;
