@@ -6,6 +6,7 @@
 //! - [`lambert`]: the Lambert W₀ function (scalar and tensor).
 //! - [`scalar`]: single-neuron f64 closed forms and gradients, the oracle for tests.
 //! - [`general`]: spike times and exact gradients for any τm/τs per neuron (mismatch).
+//! - [`general_kernel`]: the batched CPU kernel of heterogeneous layers (spike times, gradients).
 //! - [`simulate`]: an independent fine-step ODE simulation of the same neuron.
 //! - [`functional`]: batched spike times and exact gradients on Burn tensors (any backend).
 //! - [`kernel`]: the same on host memory, a dedicated multi-threaded CPU kernel.
@@ -14,6 +15,7 @@
 
 pub mod functional;
 pub mod general;
+pub mod general_kernel;
 pub mod kernel;
 pub mod lambert;
 pub mod layer;
