@@ -1,6 +1,6 @@
 //! Small helpers: tensors to and from host memory, weight initialisation, process memory.
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 
@@ -25,6 +25,19 @@ pub fn normal_weights<R: Rng + ?Sized>(
 /// A float tensor's values as f64, row-major.
 pub fn to_vec_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
     t.into_data().convert::<f64>().try_into_vec::<f64>().expect("float tensor data")
+}
+
+/// A float tensor of `dtype` on `device` from f64 values, row-major (converted on the host, so
+/// no f64 tensor is created on a device that has none).
+pub fn from_vec_f64<const D: usize>(
+    values: Vec<f64>,
+    shape: [usize; D],
+    device: &Device,
+    dtype: DType,
+) -> Tensor<D> {
+    let data = TensorData::new(values, shape);
+    let data = if dtype == DType::F64 { data } else { data.convert::<f32>() };
+    Tensor::from_data(data, (device, dtype))
 }
 
 /// An int tensor's values as i64, row-major.

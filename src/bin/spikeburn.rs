@@ -13,8 +13,8 @@ use spikeburn::device::DeviceChoice;
 use spikeburn::io::{RunDir, files, npy};
 use spikeburn::sampling::{SampleConfig, run_sample};
 use spikeburn::train::{
-    Evaluation, ExperimentConfig, FeedbackRuleName, NetworkSource, Precision, RandomStream,
-    TrainEvent, bench, evaluate_saved, train_and_test,
+    ChipMode, Evaluation, ExperimentConfig, FeedbackRuleName, NetworkSource, Precision,
+    RandomStream, TrainEvent, bench, evaluate_saved, train_and_test,
 };
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
@@ -145,6 +145,22 @@ struct ConfigArgs {
     /// and surrogate networks).
     #[arg(long, value_enum, value_name = "RULE")]
     feedback: Option<FeedbackRuleName>,
+    /// Run on an emulated chip: a built-in profile (ideal, bss2, bss2-uncalibrated) or a
+    /// profile file (first-spike-time networks).
+    #[arg(long, value_name = "PROFILE", conflicts_with = "chip_file")]
+    chip: Option<String>,
+    /// A saved chip instance (`chip.json` of a run folder) instead of a profile and seed.
+    #[arg(long, value_name = "chip.json")]
+    chip_file: Option<PathBuf>,
+    /// Override the seed of the chip's fixed pattern.
+    #[arg(long, value_name = "SEED")]
+    chip_seed: Option<u64>,
+    /// Override how training uses the chip.
+    #[arg(long, value_enum, value_name = "MODE")]
+    chip_mode: Option<ChipMode>,
+    /// Override the number of chip instances the test split is evaluated on.
+    #[arg(long, value_name = "K")]
+    chip_instances: Option<usize>,
 }
 
 /// The compute device and the data location.
@@ -220,6 +236,23 @@ impl ConfigArgs {
         if let Some(f) = self.feedback {
             cfg.feedback.rule = f;
         }
+        if let Some(p) = &self.chip {
+            cfg.chip.profile = Some(p.clone());
+            cfg.chip.file = None;
+        }
+        if let Some(f) = &self.chip_file {
+            cfg.chip.file = Some(f.display().to_string());
+            cfg.chip.profile = None;
+        }
+        if let Some(s) = self.chip_seed {
+            cfg.chip.seed = s;
+        }
+        if let Some(m) = self.chip_mode {
+            cfg.chip.mode = m;
+        }
+        if let Some(k) = self.chip_instances {
+            cfg.chip.instances = k;
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -294,7 +327,26 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
         activity(test),
         run.path.display()
     );
+    print_chip(test);
     Ok(())
+}
+
+/// The chip line: every instance's accuracy, their mean ± std, and the ideal network's.
+fn print_chip(e: &Evaluation) {
+    if let Some(c) = &e.chip {
+        let each: Vec<String> = c.accuracies.iter().map(|a| format!("{:.2}", 100.0 * a)).collect();
+        println!(
+            "chip {} ({}, seed {}): {:.2} ± {:.2} % over {} instance(s) [{}]; ideal network {:.2} %",
+            c.profile,
+            c.mode,
+            c.seed,
+            100.0 * c.accuracy_mean,
+            100.0 * c.accuracy_std,
+            c.accuracies.len(),
+            each.join(", "),
+            100.0 * c.ideal_accuracy
+        );
+    }
 }
 
 /// Spikes per sample and time to decision, for the summary lines.
@@ -332,6 +384,7 @@ fn run_eval(cmd: &EvalCmd) -> Result<()> {
         activity(test),
         run.file(files::SUMMARY).display()
     );
+    print_chip(test);
     Ok(())
 }
 

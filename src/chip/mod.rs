@@ -14,6 +14,9 @@
 
 use std::path::Path;
 
+pub mod config;
+pub use config::{ChipConfig, ChipMode};
+
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -83,6 +86,12 @@ impl Weights {
     /// The largest integer level, `2^bits − 1`.
     pub fn max_level(&self) -> i64 {
         (1_i64 << self.bits) - 1
+    }
+
+    /// The largest weight the chip realises, `max_level/levels_per_unit`; `None` for
+    /// continuous weights.
+    pub fn max_weight(&self) -> Option<f64> {
+        (self.bits > 0).then(|| self.max_level() as f64 / self.levels_per_unit)
     }
 
     /// The weight the chip realises for `w`: rounded to the nearest level, saturating at

@@ -20,6 +20,8 @@ pub mod files {
     pub const SUMMARY: &str = "summary.json";
     /// The feedback matrices of a run trained with a rule other than backprop.
     pub const FEEDBACK: &str = "feedback.safetensors";
+    /// The chip instance a network was trained and tested on (JSON, reloadable).
+    pub const CHIP: &str = "chip.json";
 }
 
 /// A folder holding one run's outputs.

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::chip::{ChipConfig, ChipMode};
 pub use crate::config::ConfigError;
 use crate::config::positive;
 use crate::data::DatasetName;
@@ -101,6 +102,8 @@ pub struct ExperimentConfig {
     pub sampling: SamplingConfig,
     /// How the error reaches the hidden layers (`ttfs` and `surrogate`).
     pub feedback: FeedbackConfig,
+    /// The emulated chip the network meets (`ttfs`); absent = none.
+    pub chip: ChipConfig,
 }
 
 /// Network architecture and neuron parameters (shared by all layers).
@@ -182,6 +185,7 @@ impl Default for ExperimentConfig {
             surrogate: SurrogateConfig::default(),
             sampling: SamplingConfig::default(),
             feedback: FeedbackConfig::default(),
+            chip: ChipConfig::default(),
         }
     }
 }
@@ -335,6 +339,23 @@ impl ExperimentConfig {
         sizes.extend(&self.network.hidden);
         sizes.push(self.dataset.n_classes());
         sizes
+    }
+
+    /// The first-spike-time layers' `(rows, neurons)` (rows = inputs plus bias rows): the
+    /// shapes a chip is drawn for.
+    pub fn chip_shapes(&self) -> Vec<(usize, usize)> {
+        self.layer_configs()
+            .iter()
+            .map(|c| (c.n_inputs + c.bias_times.len(), c.n_outputs))
+            .collect()
+    }
+
+    /// The chips `[chip]` names for this network (none without a chip).
+    ///
+    /// # Errors
+    /// As [`ChipConfig::chips`].
+    pub fn chips(&self) -> Result<Vec<crate::chip::Chip>, ConfigError> {
+        self.chip.chips(&self.chip_shapes())
     }
 
     /// Layer configurations, input side first.

@@ -23,6 +23,55 @@ pub struct Evaluation {
     /// readout scores of a surrogate-gradient network.
     #[serde(skip)]
     pub outputs: Vec<f64>,
+    /// On an emulated chip: the accuracy on every test instance and of the ideal network
+    /// (the fields above are the first instance's, the training chip).
+    pub chip: Option<ChipResults>,
+}
+
+/// A network's accuracies on its chip instances.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChipResults {
+    /// The chip profile's name.
+    pub profile: String,
+    /// The training chip's seed (instance `k` has seed `seed + k`).
+    pub seed: u64,
+    /// How training used the chip (`open-loop`, `in-the-loop`, `exact`).
+    pub mode: String,
+    /// Test accuracy per chip instance, the training chip first.
+    pub accuracies: Vec<f64>,
+    /// Their mean.
+    pub accuracy_mean: f64,
+    /// Their sample standard deviation (0 for one instance).
+    pub accuracy_std: f64,
+    /// The same network's test accuracy without a chip.
+    pub ideal_accuracy: f64,
+}
+
+impl ChipResults {
+    /// The results of testing on instances of `chip`'s profile, `chip` the first.
+    pub fn new(
+        chip: &crate::chip::Chip,
+        mode: crate::chip::ChipMode,
+        accuracies: Vec<f64>,
+        ideal_accuracy: f64,
+    ) -> Self {
+        let n = accuracies.len() as f64;
+        let mean = accuracies.iter().sum::<f64>() / n;
+        let var = if accuracies.len() > 1 {
+            accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        Self {
+            profile: chip.profile.name.clone(),
+            seed: chip.seed,
+            mode: mode.name().into(),
+            accuracies,
+            accuracy_mean: mean,
+            accuracy_std: var.sqrt(),
+            ideal_accuracy,
+        }
+    }
 }
 
 /// Running sums of an evaluation.
@@ -61,6 +110,7 @@ impl Tally {
             mean_spikes: self.spikes / n,
             mean_decision_time: self.decision_time / self.decided.max(1) as f64,
             outputs: self.outputs,
+            chip: None,
         }
     }
 }

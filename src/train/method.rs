@@ -145,6 +145,18 @@ fn spikeburn_stream_only(cfg: &ExperimentConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The emulated chip runs first-spike-time networks so far.
+fn no_chip(cfg: &ExperimentConfig) -> Result<(), ConfigError> {
+    if cfg.chip.is_active() {
+        return Err(ConfigError::Invalid(format!(
+            "[chip]: the emulated chip runs first-spike-time networks (method = \"ttfs\") so \
+             far, not the {} method",
+            cfg.method.name()
+        )));
+    }
+    Ok(())
+}
+
 /// The checkpoint `source` names, for a method whose networks (`networks`, for the error) have
 /// no reference layout.
 fn checkpoint_only<'s>(
@@ -173,8 +185,8 @@ impl MethodKind for Ttfs {
         "ttfs"
     }
 
-    fn validate(&self, _cfg: &ExperimentConfig) -> Result<(), ConfigError> {
-        Ok(())
+    fn validate(&self, cfg: &ExperimentConfig) -> Result<(), ConfigError> {
+        cfg.chips().map(|_| ())
     }
 
     fn describe(&self, cfg: &ExperimentConfig) -> String {
@@ -197,14 +209,15 @@ impl MethodKind for Ttfs {
         source: &NetworkSource,
         device: &Device,
     ) -> Result<Box<dyn TrainedModel>, LoadError> {
-        match source {
+        let network = match source {
             NetworkSource::ReferenceWeights(path) => {
-                Ok(Box::new(weights::load_reference_weights(&cfg.layer_configs(), path, device)?))
+                Box::new(weights::load_reference_weights(&cfg.layer_configs(), path, device)?)
             }
             NetworkSource::Checkpoint(path) => {
-                checkpoint_into(TrainingRng::new(cfg).init_network(cfg, device), path)
+                checkpoint_into(TrainingRng::new(cfg).init_network(cfg, device), path)?
             }
-        }
+        };
+        Ok(super::chip::with_chips(network, cfg))
     }
 }
 
@@ -218,6 +231,7 @@ impl MethodKind for Surrogate {
 
     fn validate(&self, cfg: &ExperimentConfig) -> Result<(), ConfigError> {
         spikeburn_stream_only(cfg)?;
+        no_chip(cfg)?;
         cfg.surrogate.validate()
     }
 
@@ -257,6 +271,7 @@ impl MethodKind for Sampling {
 
     fn validate(&self, cfg: &ExperimentConfig) -> Result<(), ConfigError> {
         spikeburn_stream_only(cfg)?;
+        no_chip(cfg)?;
         if cfg.dataset == DatasetName::Yinyang {
             return Err(ConfigError::Invalid(
                 "the sampling method classifies images: pick an image dataset".into(),

@@ -4,6 +4,7 @@
 //! methods) → the trainers [`ttfs`], [`surrogate`], [`sampling`] → the method-neutral parts
 //! ([`epochs`], [`evaluation`], [`model`], [`rng`], [`report`], [`config`]).
 
+pub mod chip;
 pub mod config;
 pub mod epochs;
 pub mod evaluation;
@@ -18,14 +19,14 @@ pub mod torch_rng;
 pub mod ttfs;
 
 pub use config::{
-    ConfigError, ExperimentConfig, FeedbackConfig, FeedbackRuleName, Method, Precision,
-    RandomStream, SamplingConfig, SleepChains, SurrogateConfig,
+    ChipConfig, ChipMode, ConfigError, ExperimentConfig, FeedbackConfig, FeedbackRuleName, Method,
+    Precision, RandomStream, SamplingConfig, SleepChains, SurrogateConfig,
 };
 pub use epochs::{
     BenchReport, EpochMetrics, Learner, StepOutcome, TrainEvent, TrainOutcome, bench_learner,
     run_epochs,
 };
-pub use evaluation::Evaluation;
+pub use evaluation::{ChipResults, Evaluation};
 pub use method::{LoadError, MethodKind, NetworkSource};
 pub use model::{TrainedModel, WithFeedback};
 pub use report::Summary;

@@ -42,6 +42,10 @@ pub struct Summary {
     pub seed: u64,
     /// spikeburn version.
     pub spikeburn_version: String,
+    /// On an emulated chip: profile, seed, mode and the accuracy on every instance
+    /// (`test_accuracy` above is the training chip's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chip: Option<super::evaluation::ChipResults>,
 }
 
 impl Summary {
@@ -64,6 +68,7 @@ impl Summary {
             precision: cfg.precision.name().into(),
             seed: cfg.seed,
             spikeburn_version: env!("CARGO_PKG_VERSION").into(),
+            chip: test.chip.clone(),
         }
     }
 }

@@ -9,6 +9,7 @@ use burn::optim::{Adam, AdamConfig, AdamState, Optimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 
+use super::chip::{ChipSession, evaluate_on_chip, with_chips};
 use super::config::ExperimentConfig;
 use super::epochs::{Learner, StepOutcome, TrainEvent, TrainOutcome, run_epochs};
 use super::evaluation::{Evaluation, Tally};
@@ -20,6 +21,7 @@ use crate::feedback::{FeedbackRule, epoch_columns, error_angle};
 use crate::io::{IoError, RunDir, files, weights};
 use crate::ttfs::SpikeTimeNetwork;
 use crate::ttfs::loss::{TtfsLoss, predict};
+use crate::ttfs::network::ForwardTrace;
 use crate::util::to_vec_f64;
 
 /// Build the network of a configuration, weights drawn from `rng`.
@@ -59,11 +61,22 @@ pub fn evaluate(
     loss: &TtfsLoss,
     device: &Device,
 ) -> Evaluation {
+    evaluate_with(data, batch_size, loss, device, |x| net.forward_trace(x))
+}
+
+/// [`evaluate`] with each batch's trace computed by `forward` (e.g. on an emulated chip).
+pub fn evaluate_with(
+    data: &SpikeDataset,
+    batch_size: usize,
+    loss: &TtfsLoss,
+    device: &Device,
+    mut forward: impl FnMut(Tensor<2>) -> ForwardTrace,
+) -> Evaluation {
     let mut tally = Tally::default();
     let indices: Vec<usize> = (0..data.len()).collect();
     for chunk in indices.chunks(batch_size) {
         let (x, y) = data.batch(chunk, device);
-        let trace = net.forward_trace(x);
+        let trace = forward(x);
         let out = trace.output();
         let l = loss.forward(out.clone(), y);
         tally.loss += to_vec_f64(l.per_sample).iter().sum::<f64>();
@@ -137,6 +150,12 @@ pub struct Trainer<'a> {
     pub network: SpikeTimeNetwork,
     /// How the error reaches the hidden layers (`cfg.feedback`).
     pub feedback: Box<dyn FeedbackRule>,
+    /// The chip training runs on (`in-the-loop` or `exact`; `None` for ideal training).
+    pub chip: Option<ChipSession>,
+    /// With a chip of limited weight resolution (any mode): its largest weight. Weights are
+    /// clipped to ± this after every step and bump (as the reference's hardware runs clip
+    /// them), so training learns weights the chip can realise.
+    pub weight_limit: Option<f64>,
     adam: Adam,
     states: Vec<Option<AdamState<2>>>,
     bumper: Bumper,
@@ -157,7 +176,12 @@ impl<'a> Trainer<'a> {
         let init = &cfg.network.weight_init;
         let device = network.layers[0].weights.val().device();
         let feedback = cfg.feedback.init(&network.shapes(), init, cfg.seed, &device);
-        Self { cfg, network, feedback, adam, states, bumper }
+        let first = cfg.chips().unwrap_or_else(|e| panic!("{e}")).into_iter().next();
+        let weight_limit = first.as_ref().and_then(|c| c.profile.weights.max_weight());
+        let chip = first
+            .filter(|_| cfg.chip.mode != crate::chip::ChipMode::OpenLoop)
+            .map(|c| ChipSession::new(&network, c, cfg.chip.mode));
+        Self { cfg, network, feedback, chip, weight_limit, adam, states, bumper }
     }
 
     /// Every layer's weights, input side first.
@@ -178,7 +202,14 @@ impl<'a> Trainer<'a> {
         lr: f64,
     ) -> StepOutcome {
         let t = &self.cfg.training;
-        let trace = self.network.forward_trace(x);
+        let chip_trace = self
+            .chip
+            .as_mut()
+            .map(|c| c.view.forward_trace(&self.network, x.clone(), &mut c.noise));
+        let trace = match &chip_trace {
+            Some(c) => c.observed.clone(),
+            None => self.network.forward_trace(x),
+        };
         let correct =
             predict(trace.output()).iter().zip(labels).filter(|(p, l)| **p == Some(**l)).count();
         let mut outcome = StepOutcome { loss: None, correct, clipped: 0, columns: 0 };
@@ -190,6 +221,7 @@ impl<'a> Trainer<'a> {
             &t.frozen_layers,
         );
         if bumped.is_some() {
+            self.clip_weights();
             self.follow(&before);
             return outcome;
         }
@@ -197,7 +229,15 @@ impl<'a> Trainer<'a> {
         outcome.loss = Some(to_vec_f64(out.per_sample.mean())[0]);
         let max_dw = (t.max_dw_norm > 0.0).then_some(t.max_dw_norm);
         let path = self.feedback.path(&before);
-        let grads = self.network.backward_along(&trace, out.delta, max_dw, &path);
+        let grads = match (&self.chip, &chip_trace) {
+            (Some(c), Some(ct)) if c.mode == crate::chip::ChipMode::Exact => {
+                c.view.backward_exact(&self.network, ct, out.delta, max_dw, &path)
+            }
+            (Some(c), Some(ct)) => {
+                c.view.backward_in_the_loop(&self.network, ct, out.delta, max_dw, &path)
+            }
+            _ => self.network.backward_along(&trace, out.delta, max_dw, &path),
+        };
         for (l, g) in grads.layers.into_iter().enumerate() {
             if t.frozen_layers.contains(&l) {
                 continue;
@@ -210,8 +250,20 @@ impl<'a> Trainer<'a> {
             self.states[l] = state;
             self.network.set_weights(l, w);
         }
+        self.clip_weights();
         self.follow(&before);
         outcome
+    }
+
+    /// Clips every trainable layer's weights to the chip's range ([`Self::weight_limit`]).
+    fn clip_weights(&mut self) {
+        let Some(limit) = self.weight_limit else { return };
+        for l in 0..self.network.layers.len() {
+            if !self.cfg.training.frozen_layers.contains(&l) {
+                let w = self.network.layers[l].weights.val().clamp(-limit, limit);
+                self.network.set_weights(l, w);
+            }
+        }
     }
 
     /// Lets the feedback rule see this batch's change of the weights from `before` (a step
@@ -284,8 +336,11 @@ impl Learner for TtfsLearner<'_> {
     }
 
     fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
-        let cfg = self.trainer.cfg;
-        evaluate(&self.trainer.network, data, batch_size, &cfg.loss, &self.device)
+        let (cfg, net) = (self.trainer.cfg, &self.trainer.network);
+        match &self.trainer.chip {
+            Some(c) => evaluate_on_chip(net, &c.chip, data, batch_size, &cfg.loss, &self.device),
+            None => evaluate(net, data, batch_size, &cfg.loss, &self.device),
+        }
     }
 
     fn end_epoch(&mut self, epoch: usize) -> Vec<(String, f64)> {
@@ -294,8 +349,8 @@ impl Learner for TtfsLearner<'_> {
     }
 
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
-        let Trainer { network, feedback, .. } = self.trainer;
-        WithFeedback::wrap(Box::new(network), feedback.as_ref())
+        let Trainer { cfg, network, feedback, .. } = self.trainer;
+        with_chips(WithFeedback::wrap(Box::new(network), feedback.as_ref()), cfg)
     }
 }
 

@@ -23,7 +23,7 @@ use rayon::prelude::*;
 
 use super::functional::SpikeTimeGrads;
 use super::general::{Neuron, Window};
-use crate::util::to_vec_f64;
+use crate::util::{from_vec_f64, to_vec_f64};
 
 /// Number of sample groups whose weight gradients are summed separately, then in order.
 const GROUPS: usize = 8;
@@ -181,9 +181,9 @@ fn backward_sample(
     // its error for the inputs but gives no weight gradient.
     if let Some(limit) = max_dw {
         let mut worst = vec![0.0_f64; m];
-        for i in 0..n {
-            for j in 0..m {
-                worst[j] = worst[j].max((s.scale[j] * s.k[i * m + j]).abs());
+        for row in s.k.chunks(m) {
+            for ((w, k), scale) in worst.iter_mut().zip(row).zip(&s.scale) {
+                *w = w.max((scale * k).abs());
             }
         }
         for j in 0..m {
@@ -191,21 +191,21 @@ fn backward_sample(
         }
     }
     // Pass 3: accumulate.
-    for i in 0..n {
-        let mut gi = 0.0;
+    for (i, gi) in grad_in.iter_mut().enumerate() {
+        let mut sum = 0.0;
         for j in (0..m).filter(|&j| s.scale[j] != 0.0) {
             let ij = i * m + j;
             if !clipped[j] {
                 grad_w[ij] -= s.scale[j] * s.k[ij];
             }
-            gi += s.scale[j] * fb[ij] * s.kd[ij];
+            sum += s.scale[j] * fb[ij] * s.kd[ij];
         }
-        grad_in[i] = gi;
+        *gi = sum;
     }
 }
 
 fn device_tensor(v: Vec<f64>, shape: [usize; 2], device: &Device, dtype: DType) -> Tensor<2> {
-    Tensor::<2>::from_data(TensorData::new(v, shape), (device, DType::F64)).cast(dtype)
+    from_vec_f64(v, shape, device, dtype)
 }
 
 fn check(times: &Tensor<2>, weights: &Tensor<2>, neurons: &[Neuron], offset: Option<&[f64]>) {

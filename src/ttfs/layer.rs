@@ -187,6 +187,22 @@ impl SpikeTimeLayer {
         Tensor::cat(vec![times, bias], 1)
     }
 
+    /// A feedback matrix `[n_inputs, n_outputs]` with zero rows appended for the bias inputs
+    /// (the bias spikes receive no error), the shape of the weights.
+    ///
+    /// # Panics
+    /// If `b` does not have the real-input shape.
+    pub fn with_bias_rows(&self, b: Tensor<2>) -> Tensor<2> {
+        assert_eq!(b.dims(), [self.n_inputs(), self.n_outputs()], "feedback matrix shape");
+        match self.bias_times.len() {
+            0 => b,
+            n_bias => Tensor::cat(
+                vec![b.clone(), b.zeros_like().narrow(0, 0, 1).repeat_dim(0, n_bias)],
+                0,
+            ),
+        }
+    }
+
     /// First output spike times.
     ///
     /// # Shapes
@@ -240,16 +256,7 @@ impl SpikeTimeLayer {
     ) -> SpikeTimeGrads {
         let n_in = self.n_inputs();
         let (x, w) = (self.with_bias(times), self.weights.val());
-        let feedback = feedback.map(|b| {
-            assert_eq!(b.dims(), [n_in, self.n_outputs()], "feedback matrix shape");
-            match self.bias_times.len() {
-                0 => b,
-                n_bias => Tensor::cat(
-                    vec![b.clone(), b.zeros_like().narrow(0, 0, 1).repeat_dim(0, n_bias)],
-                    0,
-                ),
-            }
-        });
+        let feedback = feedback.map(|b| self.with_bias_rows(b));
         let use_kernel = self.compute.use_kernel(&w.device());
         let backward = if use_kernel { kernel::backward_with } else { functional::backward_with };
         let mut grads = backward(x, w, feedback, &self.neurons(), out, delta, max_dw);

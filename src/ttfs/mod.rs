@@ -11,6 +11,7 @@
 //! - [`functional`]: batched spike times and exact gradients on Burn tensors (any backend).
 //! - [`kernel`]: the same on host memory, a dedicated multi-threaded CPU kernel.
 //! - [`layer`], [`network`]: the modules.
+//! - [`on_chip`]: a network on an emulated chip (mismatch, weight levels, trial noise).
 //! - [`loss`]: the paper's loss and the earliest-spike prediction.
 
 pub mod functional;
@@ -22,6 +23,7 @@ pub mod layer;
 pub mod loss;
 pub mod network;
 pub mod neuron;
+pub mod on_chip;
 pub mod scalar;
 pub mod simulate;
 

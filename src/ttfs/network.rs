@@ -86,10 +86,36 @@ impl SpikeTimeNetwork {
         max_dw: Option<f64>,
         path: &ErrorPath,
     ) -> NetworkGrads {
+        let acts = &trace.activations;
+        self.backward_with(&trace.output(), delta, path, |l, layer, delta, feedback| {
+            layer.backward_through(acts[l].clone(), acts[l + 1].clone(), delta, max_dw, feedback)
+        })
+    }
+
+    /// The walk of [`backward_along`](Self::backward_along) from the output layer down, with
+    /// each layer's gradients computed by `layer_grads(l, layer, δ_l, carrier_l)` (the
+    /// emulated chip computes them at its observed spike times): the error each layer's
+    /// outputs receive is the next layer's input error, or along `path`'s direct matrices the
+    /// error of the network `output`s that fired.
+    ///
+    /// # Panics
+    /// If the path's matrices do not fit the network ([`ErrorPath::check`]).
+    pub fn backward_with(
+        &self,
+        output: &Tensor<2>,
+        delta: Tensor<2>,
+        path: &ErrorPath,
+        mut layer_grads: impl FnMut(
+            usize,
+            &SpikeTimeLayer,
+            Tensor<2>,
+            Option<Tensor<2>>,
+        ) -> SpikeTimeGrads,
+    ) -> NetworkGrads {
         path.check(&self.shapes());
         let n = self.layers.len();
         // Direct feedback sends only the error of outputs that fired (as backprop does).
-        let silent = trace.output().is_finite().bool_not();
+        let silent = output.clone().is_finite().bool_not();
         let output_delta = delta.clone().mask_fill(silent, 0.0);
         let mut delta = delta;
         let mut grads = Vec::with_capacity(n);
@@ -99,13 +125,7 @@ impl SpikeTimeNetwork {
                 delta = direct_error(&output_delta, d);
             }
             deltas.push(delta.clone());
-            let g = layer.backward_through(
-                trace.activations[l].clone(),
-                trace.activations[l + 1].clone(),
-                delta,
-                max_dw,
-                path.carrier(l).cloned(),
-            );
+            let g = layer_grads(l, layer, delta, path.carrier(l).cloned());
             delta = g.input_times.clone();
             grads.push(g);
         }

@@ -1,0 +1,140 @@
+//! The emulated chip in first-spike-time training and testing: the training chip of a run
+//! ([`ChipSession`]), evaluation on a chip instance ([`evaluate_on_chip`]), and a trained
+//! network tested on its chip instances and saved with its chip ([`ChipTested`]).
+
+use std::any::Any;
+
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::config::{ChipMode, ExperimentConfig};
+use super::evaluation::{ChipResults, Evaluation};
+use super::model::TrainedModel;
+use super::ttfs::evaluate_with;
+use crate::chip::Chip;
+use crate::data::{SpikeDataset, Splits};
+use crate::io::{IoError, RunDir, files};
+use crate::ttfs::SpikeTimeNetwork;
+use crate::ttfs::loss::TtfsLoss;
+use crate::ttfs::on_chip::OnChip;
+
+/// The seed of a chip's trial noise: stream 0 for the training batches, 1 for every evaluation
+/// (each evaluation starts it afresh, so that one is reproducible and epochs compare).
+fn trial_seed(chip_seed: u64, stream: u64) -> u64 {
+    let mut z = chip_seed ^ 0x5DEE_CE66_D1CE_5EED ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The chip a first-spike-time run trains with.
+#[derive(Debug)]
+pub struct ChipSession {
+    /// The training chip.
+    pub chip: Chip,
+    /// The network's view on it.
+    pub view: OnChip,
+    /// How training uses it.
+    pub mode: ChipMode,
+    /// The trial noise of the training batches.
+    pub noise: StdRng,
+}
+
+impl ChipSession {
+    /// The session of `network` on `chip`.
+    ///
+    /// # Panics
+    /// If the chip was drawn for other layer shapes (configurations are checked when they are
+    /// resolved, [`ExperimentConfig::chips`]).
+    pub fn new(network: &SpikeTimeNetwork, chip: Chip, mode: ChipMode) -> Self {
+        let view = OnChip::new(network, &chip).unwrap_or_else(|e| panic!("{e}"));
+        let noise = StdRng::seed_from_u64(trial_seed(chip.seed, 0));
+        Self { chip, view, mode, noise }
+    }
+
+    /// Whether training runs the chip (in the loop or exact) rather than the ideal network.
+    pub fn in_training(&self) -> bool {
+        self.mode != ChipMode::OpenLoop
+    }
+}
+
+/// Evaluate `net` on `chip` (its fixed pattern, weight levels and trial noise) on all of
+/// `data`, in batches of `batch_size`.
+///
+/// # Panics
+/// If the chip was drawn for other layer shapes.
+pub fn evaluate_on_chip(
+    net: &SpikeTimeNetwork,
+    chip: &Chip,
+    data: &SpikeDataset,
+    batch_size: usize,
+    loss: &TtfsLoss,
+    device: &Device,
+) -> Evaluation {
+    let view = OnChip::new(net, chip).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = StdRng::seed_from_u64(trial_seed(chip.seed, 1));
+    evaluate_with(data, batch_size, loss, device, |x| view.forward_trace(net, x, &mut rng).observed)
+}
+
+/// A trained first-spike-time network and the chip instances it is tested on: the first is
+/// the chip it trained with, saved as `chip.json` beside the network.
+#[derive(Debug)]
+pub struct ChipTested {
+    /// The trained network (possibly with its feedback matrices).
+    pub model: Box<dyn TrainedModel>,
+    /// The test chips, the training chip first.
+    pub chips: Vec<Chip>,
+}
+
+impl ChipTested {
+    fn network(&self) -> &SpikeTimeNetwork {
+        self.model.as_any().downcast_ref().expect("a first-spike-time network")
+    }
+}
+
+impl TrainedModel for ChipTested {
+    /// The evaluation on the first chip, with every instance's accuracy and the ideal
+    /// network's in [`Evaluation::chip`].
+    fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
+        let (net, bs, loss) = (self.network(), cfg.training.batch_size_eval, &cfg.loss);
+        let ideal = self.model.test(data, cfg, device);
+        let mut evals = self.chips.iter().map(|c| evaluate_on_chip(net, c, data, bs, loss, device));
+        let mut first = evals.next().expect("at least one chip");
+        let accuracies = std::iter::once(first.accuracy).chain(evals.map(|e| e.accuracy)).collect();
+        first.chip =
+            Some(ChipResults::new(&self.chips[0], cfg.chip.mode, accuracies, ideal.accuracy));
+        first
+    }
+
+    fn save(&self, run: &RunDir) -> Result<(), IoError> {
+        self.model.save(run)?;
+        let path = run.file(files::CHIP);
+        self.chips[0].save(&path).map_err(|e| IoError::format(&path, e.to_string()))
+    }
+
+    fn write_reports(
+        &self,
+        cfg: &ExperimentConfig,
+        data: &Splits,
+        device: &Device,
+        run: &RunDir,
+    ) -> Result<Vec<String>, IoError> {
+        let mut lines = self.model.write_reports(cfg, data, device, run)?;
+        lines.push(format!("chip instance written to {}", run.file(files::CHIP).display()));
+        Ok(lines)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self.model.as_any()
+    }
+}
+
+/// `model` tested on `cfg`'s chips (itself without a chip).
+///
+/// # Panics
+/// If `cfg`'s chips cannot be resolved (checked when the configuration was resolved).
+pub fn with_chips(model: Box<dyn TrainedModel>, cfg: &ExperimentConfig) -> Box<dyn TrainedModel> {
+    let chips = cfg.chips().unwrap_or_else(|e| panic!("{e}"));
+    if chips.is_empty() { model } else { Box::new(ChipTested { model, chips }) }
+}
