@@ -326,3 +326,45 @@ fn feedback_rule_from_the_command_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("hebb"), "{err}");
 }
+
+#[test]
+/// Training on an emulated chip writes `chip.json` and the chip's results into `summary.json`;
+/// `eval` on the saved chip (`--chip-file`) and on the resolved config (profile and seed)
+/// gives the test accuracy of the training run; a profile that does not exist is an error.
+fn chip_in_the_loop_train_then_eval_on_the_same_chip() {
+    let run = tmp("chip-run");
+    let text = ok(bin()
+        .args(["train", "--epochs", "3", "--chip", "bss2", "--chip-seed", "5"])
+        .args(["--chip-mode", "in-the-loop", "--chip-instances", "2", "--out"])
+        .arg(&run)
+        .output()
+        .unwrap());
+    assert!(text.contains("chip bss2 (in-the-loop, seed 5)"), "{text}");
+    let s = summary(&run.join("summary.json"));
+    let chip = &s["chip"];
+    assert_eq!(chip["profile"], "bss2");
+    assert_eq!(chip["seed"], 5);
+    assert_eq!(chip["mode"], "in-the-loop");
+    let accs = chip["accuracies"].as_array().unwrap();
+    assert_eq!(accs.len(), 2);
+    let test = s["test_accuracy"].as_f64().unwrap();
+    assert_eq!(accs[0].as_f64().unwrap(), test);
+    assert!(run.join("chip.json").exists());
+    let from_file = eval_checkpoint(
+        &run,
+        &tmp("chip-eval-file"),
+        &[
+            "--chip-file".as_ref(),
+            run.join("chip.json").as_os_str(),
+            "--chip-instances".as_ref(),
+            "1".as_ref(),
+        ],
+    );
+    assert_eq!(from_file, test, "the saved chip gives the same test accuracy");
+    let from_config = eval_checkpoint(&run, &tmp("chip-eval-config"), &[]);
+    assert_eq!(from_config, test, "profile and seed redraw the same chip");
+    let err = failed(bin().args(["train", "--chip", "bss3"]).output().unwrap());
+    assert!(err.contains("bss3") && err.contains("built-in"), "{err}");
+    let err = failed(bin().args(["train", "--chip-mode", "exact"]).output().unwrap());
+    assert!(err.contains("chip.mode"), "{err}");
+}

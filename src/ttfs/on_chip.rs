@@ -7,9 +7,9 @@
 //! The network's own weights stay the ideal parameters that training updates; [`OnChip`] is the
 //! view of them that one chip instance realises. Two gradients are offered:
 //! - [`OnChip::backward_in_the_loop`]: the **ideal** model's gradient at the chip's observed spike
-//!   times (Göltz, Kriener et al. 2021: each layer's ideal output is recomputed from the chip's
-//!   observed inputs, its value replaced by the chip's, its gradient kept; zero where the chip
-//!   spiked but the ideal layer does not reach threshold);
+//!   times (Göltz, Kriener et al. 2021): each layer's exact-gradient formulas with the ideal
+//!   neurons and weights, evaluated at the chip's observed input and output times; zero where
+//!   the chip spiked but the ideal layer does not reach threshold from those inputs;
 //! - [`OnChip::backward_exact`]: the exact gradient of the instance's own heterogeneous model,
 //!   passed straight through the weight rounding to the ideal weights (times the synapse gains).
 //!
@@ -227,10 +227,14 @@ impl OnChip {
         self.forward_trace(network, times, rng).observed.output()
     }
 
-    /// Chip in the loop: the ideal network's exact gradients of `delta = ∂L/∂(observed
-    /// outputs)`, each layer evaluated at the chip's observed inputs (an extra ideal forward
-    /// pass per layer); the error of a layer's outputs is carried back through the ideal
-    /// weights (or `path`'s matrices).
+    /// Chip in the loop: the ideal network's gradient formulas for `delta = ∂L/∂(observed
+    /// outputs)`, each layer's evaluated at the chip's observed input **and output** spike
+    /// times, zero for the outputs the ideal layer does not fire at those inputs (an extra
+    /// ideal forward pass per layer decides which); the error of a layer's outputs is carried
+    /// back through the ideal weights (or `path`'s matrices).
+    ///
+    /// Evaluating the formulas at the observed output times, rather than at the ideal
+    /// layer's own crossings, measured better on Yin-Yang on `bss2` (BENCHMARKS.md).
     pub fn backward_in_the_loop(
         &self,
         network: &SpikeTimeNetwork,
@@ -244,8 +248,9 @@ impl OnChip {
         }
         let acts = &trace.observed.activations;
         network.backward_with(&trace.observed.output(), delta, path, |l, layer, delta, fb| {
-            let ideal = layer.forward(acts[l].clone());
-            layer.backward_through(acts[l].clone(), ideal, delta, max_dw, fb)
+            let silent = layer.forward(acts[l].clone()).is_inf();
+            let at = acts[l + 1].clone().mask_fill(silent, f64::INFINITY);
+            layer.backward_through(acts[l].clone(), at, delta, max_dw, fb)
         })
     }
 
