@@ -368,3 +368,38 @@ fn chip_in_the_loop_train_then_eval_on_the_same_chip() {
     let err = failed(bin().args(["train", "--chip-mode", "exact"]).output().unwrap());
     assert!(err.contains("chip.mode"), "{err}");
 }
+
+#[test]
+/// `robustness` sweeps one effect over chip instances from a checkpoint: a CSV row per level
+/// (the level-0 ideal chip at the network's own accuracy, more jitter never better on average
+/// here), the chart, and a bad level refused before anything runs.
+fn robustness_sweeps_an_effect() {
+    let run = tmp("rob-train");
+    ok(bin().args(["train", "--epochs", "20", "--out"]).arg(&run).output().unwrap());
+    let test = summary(&run.join("summary.json"))["test_accuracy"].as_f64().unwrap();
+    let out = tmp("rob");
+    let text = ok(bin()
+        .args(["robustness", "--effect", "jitter", "--levels", "0,0.3", "--chips", "2"])
+        .arg("--checkpoint")
+        .arg(run.join("model.bpk"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap());
+    assert!(text.contains("jitter 0.3: open loop"), "{text}");
+    let csv = std::fs::read_to_string(out.join("robustness.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2);
+    let mean = |r: &[&str]| r[2].parse::<f64>().unwrap();
+    assert_eq!(mean(&rows[0]), test, "level 0 is the ideal network");
+    assert!(mean(&rows[1]) < test, "jitter of 0.3 τs costs accuracy: {csv}");
+    assert!(std::fs::read_to_string(out.join("robustness.svg")).unwrap().contains("<polyline"));
+    let err = failed(
+        bin()
+            .args(["robustness", "--effect", "spike-loss", "--levels", "0,2", "--checkpoint"])
+            .arg(run.join("model.bpk"))
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("spike-loss level 2"), "{err}");
+}

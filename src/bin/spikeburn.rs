@@ -12,10 +12,12 @@ use spikeburn::data::{DatasetName, Splits};
 use spikeburn::device::DeviceChoice;
 use spikeburn::io::{RunDir, files, npy};
 use spikeburn::sampling::{SampleConfig, run_sample};
+use spikeburn::train::robustness::{Effect, Sweep, robustness, robustness_chart, robustness_csv};
 use spikeburn::train::{
-    ChipMode, Evaluation, ExperimentConfig, FeedbackRuleName, NetworkSource, Precision,
+    ChipMode, Evaluation, ExperimentConfig, FeedbackRuleName, Method, NetworkSource, Precision,
     RandomStream, TrainEvent, bench, evaluate_saved, train_and_test,
 };
+use spikeburn::ttfs::SpikeTimeNetwork;
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
 #[derive(Debug, Parser)]
@@ -36,8 +38,37 @@ enum Command {
     /// Sample from a Boltzmann machine (neural, Gibbs or LIF sampling; optionally learning with
     /// the sampler in the loop) and measure D_KL against exact enumeration.
     Sample(SampleCmd),
+    /// Sweep one chip effect: test accuracy (mean ± std over chip instances) against its level,
+    /// open loop and optionally trained with the chip in the loop; CSV and SVG chart.
+    Robustness(RobustnessCmd),
     /// Print the resolved configuration (defaults < file < flags) as TOML.
     DumpConfig(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+struct RobustnessCmd {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+    /// The effect to sweep (alone, on top of the `--chip` profile, `ideal` by default).
+    #[arg(long, value_enum)]
+    effect: Effect,
+    /// Its levels, comma-separated (e.g. 0,0.02,0.05).
+    #[arg(long, value_delimiter = ',', required = true, num_args = 1..)]
+    levels: Vec<f64>,
+    /// Chip instances per level.
+    #[arg(long, default_value_t = 10)]
+    chips: usize,
+    /// Also train a network with the chip in the loop at every level.
+    #[arg(long)]
+    retrain: bool,
+    /// The ideally trained network (a burnpack checkpoint); trained first if absent.
+    #[arg(long, value_name = "PATH")]
+    checkpoint: Option<PathBuf>,
+    /// Run folder (default: a fresh folder under runs/).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -402,6 +433,63 @@ fn progress_bar(batches: u64) -> Option<ProgressBar> {
     Some(bar)
 }
 
+fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
+    let cfg = cmd.config.resolve()?;
+    if cfg.method != Method::Ttfs {
+        bail!("robustness sweeps run first-spike-time networks (method = \"ttfs\")");
+    }
+    let effect = cmd.effect;
+    let sweep =
+        Sweep { effect, levels: cmd.levels.clone(), chips: cmd.chips, retrain: cmd.retrain };
+    sweep.validate()?;
+    let (_, device) = cmd.runtime.device(cfg.precision)?;
+    let data = cmd.runtime.data(cfg.dataset)?;
+    let run =
+        RunDir::create(cmd.out.as_deref(), &format!("{}-robustness-{}", cfg.name, effect.name()))?;
+    run.write(files::CONFIG, &cfg.to_toml())?;
+    let mut ideal_cfg = cfg.clone();
+    ideal_cfg.chip = Default::default();
+    let loaded = match &cmd.checkpoint {
+        Some(path) => {
+            let source = NetworkSource::Checkpoint(path.clone());
+            Some(cfg.method.kind().load(&ideal_cfg, &source, &device)?)
+        }
+        None => None,
+    };
+    let ideal = loaded.as_ref().and_then(|m| m.as_any().downcast_ref::<SpikeTimeNetwork>());
+    let sweep =
+        Sweep { effect, levels: cmd.levels.clone(), chips: cmd.chips, retrain: cmd.retrain };
+    let points = robustness(&cfg, &sweep, ideal, &data, &device, &run, &mut |p| {
+        let (m, s) = stats(&p.open_loop);
+        let retrained = p.retrained.as_deref().map_or(String::new(), |v| {
+            let (rm, rs) = stats(v);
+            format!(", trained in the loop {:.2} ± {:.2} %", 100.0 * rm, 100.0 * rs)
+        });
+        println!(
+            "{} {}: open loop {:.2} ± {:.2} %{retrained}",
+            effect.name(),
+            p.level,
+            100.0 * m,
+            100.0 * s
+        );
+    })?;
+    run.write("robustness.csv", &robustness_csv(effect, &points))?;
+    let title = format!("{}: {} on {} chips", cfg.name, effect.name(), cmd.chips);
+    let svg = robustness_chart(effect, &title, &points);
+    spikeburn::io::svg::write_chart(&run.file("robustness.svg"), &svg)?;
+    println!("robustness.csv and robustness.svg in {}", run.path.display());
+    Ok(())
+}
+
+/// Mean and sample standard deviation.
+fn stats(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var =
+        if v.len() > 1 { v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (m, var.sqrt())
+}
+
 fn run_bench(cmd: &BenchCmd) -> Result<()> {
     let cfg = cmd.config.resolve()?;
     if cmd.batches == 0 {
@@ -455,6 +543,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(cmd) => run_eval(cmd),
         Command::Bench(cmd) => run_bench(cmd),
         Command::Sample(cmd) => run_sample_cmd(cmd),
+        Command::Robustness(cmd) => run_robustness(cmd),
         Command::DumpConfig(args) => {
             print!("{}", args.resolve()?.to_toml());
             Ok(())

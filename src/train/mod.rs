@@ -12,6 +12,7 @@ pub mod method;
 pub mod model;
 pub mod report;
 pub mod rng;
+pub mod robustness;
 pub mod run;
 pub mod sampling;
 pub mod surrogate;
