@@ -1,5 +1,5 @@
-//! First-spike-time networks on an emulated chip ([`spikeburn::ttfs::on_chip`]): the `ideal`
-//! chip changes nothing bit for bit (forward, training, test); the exact chip gradient equals
+//! First-spike-time networks on an emulated chip ([`spikeburn::ttfs::on_chip`]), in f64 (the
+//! training runs are in `tests/chip_training.rs`): the exact chip gradient equals
 //! central finite differences of the chip's own loss in f64; the in-the-loop gradient is the
 //! ideal layers' gradient at the chip's observed inputs, zero where only the chip fires; the
 //! realised weights are exact levels; jitter, spike loss, the clock and the threshold noise
@@ -11,10 +11,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 use common::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use spikeburn::chip::{Chip, ChipConfig, ChipMode, ChipProfile};
-use spikeburn::data::DatasetName;
+use spikeburn::chip::{Chip, ChipConfig, ChipProfile};
 use spikeburn::error_path::ErrorPath;
-use spikeburn::train::{ExperimentConfig, train_and_test};
 use spikeburn::ttfs::on_chip::OnChip;
 use spikeburn::ttfs::{SpikeTimeLayerConfig, SpikeTimeNetwork, TauRatio, TtfsLoss};
 use spikeburn::util::to_vec_f64;
@@ -58,39 +56,6 @@ fn inputs(batch: usize, seed: u64) -> (Tensor<2>, Tensor<1, Int>) {
 
 fn shapes(net: &SpikeTimeNetwork) -> Vec<(usize, usize)> {
     net.layers.iter().map(|l| (l.n_inputs() + 1, l.n_outputs())).collect()
-}
-
-#[test]
-/// Training and testing with the `ideal` chip, in every mode, gives the numbers of training
-/// without a chip to the last bit.
-fn ideal_chip_is_bit_identical() {
-    let mut data = DatasetName::Yinyang.load(None).unwrap();
-    data.train = data.train.subset(&(0..600).collect::<Vec<_>>());
-    data.validation = data.validation.subset(&(0..300).collect::<Vec<_>>());
-    data.test = data.test.subset(&(0..300).collect::<Vec<_>>());
-    let mut base = ExperimentConfig::default();
-    base.training.epochs = 3;
-    let device = burn::tensor::Device::default();
-    let run = |cfg: &ExperimentConfig| {
-        let r = train_and_test(cfg, &data, &device, &mut |_| {});
-        let net = r.network.as_any().downcast_ref::<SpikeTimeNetwork>().unwrap();
-        let w: Vec<Vec<f64>> = net.layers.iter().map(|l| to_vec_f64(l.weights.val())).collect();
-        (w, r.history.iter().map(|m| (m.train_loss, m.val_accuracy)).collect::<Vec<_>>(), r.test)
-    };
-    let (w0, h0, t0) = run(&base);
-    for mode in [ChipMode::OpenLoop, ChipMode::InTheLoop, ChipMode::Exact] {
-        let mut cfg = base.clone();
-        cfg.chip = ChipConfig { profile: Some("ideal".into()), mode, ..ChipConfig::default() };
-        cfg.validate().unwrap();
-        let (w, h, t) = run(&cfg);
-        assert_eq!(w, w0, "{mode:?}: weights");
-        assert_eq!(h, h0, "{mode:?}: history");
-        assert_eq!(t.accuracy, t0.accuracy, "{mode:?}: test accuracy");
-        assert_eq!(t.loss.to_bits(), t0.loss.to_bits(), "{mode:?}: test loss");
-        let c = t.chip.expect("chip results");
-        assert_eq!(c.accuracies, vec![t0.accuracy]);
-        assert_eq!(c.ideal_accuracy, t0.accuracy);
-    }
 }
 
 #[test]

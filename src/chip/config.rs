@@ -27,6 +27,16 @@ pub enum ChipMode {
     /// Forward on the emulated instance; the exact gradient of the instance's own
     /// heterogeneous model.
     Exact,
+    /// Hardware-aware training: forward on a chip drawn afresh from the profile every epoch
+    /// (never one of the test instances), the in-the-loop gradient; the network learns to
+    /// live with the profile's imperfections rather than with one chip.
+    Aware,
+}
+
+/// The seed of the chip an `aware` run trains on in `epoch` (from 0): far from the test
+/// instances' `seed + k`.
+pub fn aware_seed(seed: u64, epoch: usize) -> u64 {
+    seed ^ 0xA5A5_0000_0000_0000_u64.wrapping_add((epoch as u64 + 1).wrapping_mul(0x9E37_79B9))
 }
 
 impl ChipMode {
@@ -36,6 +46,7 @@ impl ChipMode {
             ChipMode::OpenLoop => "open-loop",
             ChipMode::InTheLoop => "in-the-loop",
             ChipMode::Exact => "exact",
+            ChipMode::Aware => "aware",
         }
     }
 }

@@ -15,7 +15,7 @@
 use std::path::Path;
 
 pub mod config;
-pub use config::{ChipConfig, ChipMode};
+pub use config::{ChipConfig, ChipMode, aware_seed};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;

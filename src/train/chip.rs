@@ -39,6 +39,8 @@ pub struct ChipSession {
     pub mode: ChipMode,
     /// The trial noise of the training batches.
     pub noise: StdRng,
+    /// The `[chip]` seed (an `aware` run draws its epochs' chips from it).
+    pub base_seed: u64,
 }
 
 impl ChipSession {
@@ -50,12 +52,26 @@ impl ChipSession {
     pub fn new(network: &SpikeTimeNetwork, chip: Chip, mode: ChipMode) -> Self {
         let view = OnChip::new(network, &chip).unwrap_or_else(|e| panic!("{e}"));
         let noise = StdRng::seed_from_u64(trial_seed(chip.seed, 0));
-        Self { chip, view, mode, noise }
+        let base_seed = chip.seed;
+        let mut session = Self { chip, view, mode, noise, base_seed };
+        if mode == ChipMode::Aware {
+            session.redraw(network, 0);
+        }
+        session
     }
 
     /// Whether training runs the chip (in the loop or exact) rather than the ideal network.
     pub fn in_training(&self) -> bool {
         self.mode != ChipMode::OpenLoop
+    }
+
+    /// `aware` training: the chip after `epoch` epochs (0 before the first), drawn afresh from
+    /// the same profile; the trial noise stream runs on.
+    pub fn redraw(&mut self, network: &SpikeTimeNetwork, epoch: usize) {
+        let seed = crate::chip::aware_seed(self.base_seed, epoch);
+        let chip = Chip::draw(self.chip.profile.clone(), seed, &self.chip.shapes());
+        self.view = OnChip::new(network, &chip).unwrap_or_else(|e| panic!("{e}"));
+        self.chip = chip;
     }
 }
 

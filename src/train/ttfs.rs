@@ -344,6 +344,11 @@ impl Learner for TtfsLearner<'_> {
     }
 
     fn end_epoch(&mut self, epoch: usize) -> Vec<(String, f64)> {
+        if let Some(c) =
+            self.trainer.chip.as_mut().filter(|c| c.mode == crate::chip::ChipMode::Aware)
+        {
+            c.redraw(&self.trainer.network, epoch);
+        }
         let probe = self.probe.take();
         self.trainer.feedback_columns(epoch, probe.as_ref(), &self.device)
     }
