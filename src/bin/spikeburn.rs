@@ -12,6 +12,7 @@ use spikeburn::data::{DatasetName, Splits};
 use spikeburn::device::DeviceChoice;
 use spikeburn::io::{RunDir, files, npy};
 use spikeburn::sampling::{SampleConfig, run_sample};
+use spikeburn::train::evaluation::mean_std;
 use spikeburn::train::robustness::{Effect, Sweep, robustness, robustness_chart, robustness_csv};
 use spikeburn::train::{
     ChipMode, Evaluation, ExperimentConfig, FeedbackRuleName, Method, NetworkSource, Precision,
@@ -460,9 +461,9 @@ fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
     let sweep =
         Sweep { effect, levels: cmd.levels.clone(), chips: cmd.chips, retrain: cmd.retrain };
     let points = robustness(&cfg, &sweep, ideal, &data, &device, &run, &mut |p| {
-        let (m, s) = stats(&p.open_loop);
+        let (m, s) = mean_std(&p.open_loop);
         let retrained = p.retrained.as_deref().map_or(String::new(), |v| {
-            let (rm, rs) = stats(v);
+            let (rm, rs) = mean_std(v);
             format!(", trained in the loop {:.2} ± {:.2} %", 100.0 * rm, 100.0 * rs)
         });
         println!(
@@ -479,15 +480,6 @@ fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
     spikeburn::io::svg::write_chart(&run.file("robustness.svg"), &svg)?;
     println!("robustness.csv and robustness.svg in {}", run.path.display());
     Ok(())
-}
-
-/// Mean and sample standard deviation.
-fn stats(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var =
-        if v.len() > 1 { v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (m, var.sqrt())
 }
 
 fn run_bench(cmd: &BenchCmd) -> Result<()> {

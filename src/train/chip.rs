@@ -146,11 +146,7 @@ impl TrainedModel for ChipTested {
     }
 }
 
-/// `model` tested on `cfg`'s chips (itself without a chip).
-///
-/// # Panics
-/// If `cfg`'s chips cannot be resolved (checked when the configuration was resolved).
-pub fn with_chips(model: Box<dyn TrainedModel>, cfg: &ExperimentConfig) -> Box<dyn TrainedModel> {
-    let chips = cfg.chips().unwrap_or_else(|e| panic!("{e}"));
+/// `model` tested on `chips` (itself without a chip).
+pub fn with_chips(model: Box<dyn TrainedModel>, chips: Vec<Chip>) -> Box<dyn TrainedModel> {
     if chips.is_empty() { model } else { Box::new(ChipTested { model, chips }) }
 }

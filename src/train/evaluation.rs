@@ -28,6 +28,18 @@ pub struct Evaluation {
     pub chip: Option<ChipResults>,
 }
 
+/// Mean and sample standard deviation of `v` (the std is 0 for one value).
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
 /// A network's accuracies on its chip instances.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChipResults {
@@ -55,20 +67,14 @@ impl ChipResults {
         accuracies: Vec<f64>,
         ideal_accuracy: f64,
     ) -> Self {
-        let n = accuracies.len() as f64;
-        let mean = accuracies.iter().sum::<f64>() / n;
-        let var = if accuracies.len() > 1 {
-            accuracies.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)
-        } else {
-            0.0
-        };
+        let (mean, std) = mean_std(&accuracies);
         Self {
             profile: chip.profile.name.clone(),
             seed: chip.seed,
             mode: mode.name().into(),
             accuracies,
             accuracy_mean: mean,
-            accuracy_std: var.sqrt(),
+            accuracy_std: std,
             ideal_accuracy,
         }
     }

@@ -41,6 +41,9 @@ pub enum LoadError {
     /// The file is missing, unreadable, or holds another architecture.
     #[error(transparent)]
     Io(#[from] IoError),
+    /// The `[chip]` section names a profile or chip file that cannot be used.
+    #[error(transparent)]
+    Chip(#[from] ConfigError),
     /// Reference-layout weights were given for a method that has none.
     #[error("{networks} load from --checkpoint (no reference layout)")]
     NoReferenceLayout {
@@ -217,7 +220,7 @@ impl MethodKind for Ttfs {
                 checkpoint_into(TrainingRng::new(cfg).init_network(cfg, device), path)?
             }
         };
-        Ok(super::chip::with_chips(network, cfg))
+        Ok(super::chip::with_chips(network, cfg.chips()?))
     }
 }
 

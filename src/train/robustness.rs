@@ -9,6 +9,7 @@ use burn::tensor::Device;
 
 use super::chip::evaluate_on_chip;
 use super::config::{ChipConfig, ChipMode, ConfigError, ExperimentConfig};
+use super::evaluation::mean_std;
 use super::run::train_and_test;
 use crate::chip::{Chip, ChipProfile};
 use crate::data::Splits;
@@ -108,17 +109,6 @@ pub struct RobustnessPoint {
     /// With `retrain`: the test accuracy on each instance of the network trained at this
     /// level with the chip in the loop on the first instance.
     pub retrained: Option<Vec<f64>>,
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
 }
 
 /// A sweep's settings.

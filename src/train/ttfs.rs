@@ -152,6 +152,8 @@ pub struct Trainer<'a> {
     pub feedback: Box<dyn FeedbackRule>,
     /// The chip training runs on (`in-the-loop` or `exact`; `None` for ideal training).
     pub chip: Option<ChipSession>,
+    /// The chips the trained network is tested on (`[chip]`; none without a chip).
+    pub test_chips: Vec<crate::chip::Chip>,
     /// With a chip of limited weight resolution (any mode): its largest weight. Weights are
     /// clipped to ± this after every step and bump (as the reference's hardware runs clip
     /// them), so training learns weights the chip can realise.
@@ -176,12 +178,14 @@ impl<'a> Trainer<'a> {
         let init = &cfg.network.weight_init;
         let device = network.layers[0].weights.val().device();
         let feedback = cfg.feedback.init(&network.shapes(), init, cfg.seed, &device);
-        let first = cfg.chips().unwrap_or_else(|e| panic!("{e}")).into_iter().next();
-        let weight_limit = first.as_ref().and_then(|c| c.profile.weights.max_weight());
+        // Resolved once per run (validation already read the same files).
+        let test_chips = cfg.chips().unwrap_or_else(|e| panic!("{e}"));
+        let first = test_chips.first();
+        let weight_limit = first.and_then(|c| c.profile.weights.max_weight());
         let chip = first
             .filter(|_| cfg.chip.mode != crate::chip::ChipMode::OpenLoop)
-            .map(|c| ChipSession::new(&network, c, cfg.chip.mode));
-        Self { cfg, network, feedback, chip, weight_limit, adam, states, bumper }
+            .map(|c| ChipSession::new(&network, c.clone(), cfg.chip.mode));
+        Self { cfg, network, feedback, chip, test_chips, weight_limit, adam, states, bumper }
     }
 
     /// Every layer's weights, input side first.
@@ -354,8 +358,8 @@ impl Learner for TtfsLearner<'_> {
     }
 
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
-        let Trainer { cfg, network, feedback, .. } = self.trainer;
-        with_chips(WithFeedback::wrap(Box::new(network), feedback.as_ref()), cfg)
+        let Trainer { network, feedback, test_chips, .. } = self.trainer;
+        with_chips(WithFeedback::wrap(Box::new(network), feedback.as_ref()), test_chips)
     }
 }
 

@@ -67,6 +67,8 @@ pub struct ChipTrace {
     pub observed: ForwardTrace,
     /// Each layer's threshold crossings before the trial effects on the emitted spikes.
     pub crossings: Vec<Tensor<2>>,
+    /// Each layer's realised weights ([`OnChip::weights`]; empty on an ideal chip).
+    pub weights: Vec<Tensor<2>>,
 }
 
 impl OnChip {
@@ -196,15 +198,17 @@ impl OnChip {
         if self.ideal {
             let observed = network.forward_trace(times);
             let crossings = observed.activations[1..].to_vec();
-            return ChipTrace { observed, crossings };
+            return ChipTrace { observed, crossings, weights: Vec::new() };
         }
         let [batch, _] = times.dims();
         let mut activations = vec![times];
         let mut crossings = Vec::with_capacity(self.layers.len());
+        let mut weights = Vec::with_capacity(self.layers.len());
         for (l, layer) in network.layers.iter().enumerate() {
             let x = layer.with_bias(activations[l].clone());
             let w = self.weights(l, layer.weights.val());
             let offsets = self.threshold_offsets(l, batch, rng);
+            weights.push(w.clone());
             let raw = general_kernel::first_spike_times(
                 x,
                 w,
@@ -214,7 +218,7 @@ impl OnChip {
             activations.push(self.observe(l, &raw, rng));
             crossings.push(raw);
         }
-        ChipTrace { observed: ForwardTrace { activations }, crossings }
+        ChipTrace { observed: ForwardTrace { activations }, crossings, weights }
     }
 
     /// The chip's observed output spike times (a [`forward_trace`](Self::forward_trace)'s last).
@@ -272,11 +276,10 @@ impl OnChip {
         let acts = &trace.observed.activations;
         network.backward_with(&trace.observed.output(), delta, path, |l, layer, delta, fb| {
             let x = layer.with_bias(acts[l].clone());
-            let w = self.weights(l, layer.weights.val());
             let fb = fb.map(|b| layer.with_bias_rows(b));
             let g = general_kernel::backward_with(
                 x,
-                w,
+                trace.weights[l].clone(),
                 fb,
                 &self.layers[l].neurons,
                 trace.crossings[l].clone(),
