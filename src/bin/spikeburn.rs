@@ -18,7 +18,6 @@ use spikeburn::train::{
     ChipMode, Evaluation, ExperimentConfig, FeedbackRuleName, Method, NetworkSource, Precision,
     RandomStream, TrainEvent, bench, evaluate_saved, train_and_test,
 };
-use spikeburn::ttfs::SpikeTimeNetwork;
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
 #[derive(Debug, Parser)]
@@ -178,7 +177,7 @@ struct ConfigArgs {
     #[arg(long, value_enum, value_name = "RULE")]
     feedback: Option<FeedbackRuleName>,
     /// Run on an emulated chip: a built-in profile (ideal, bss2, bss2-uncalibrated) or a
-    /// profile file (first-spike-time networks).
+    /// profile file (first-spike-time and surrogate networks).
     #[arg(long, value_name = "PROFILE", conflicts_with = "chip_file")]
     chip: Option<String>,
     /// A saved chip instance (`chip.json` of a run folder) instead of a profile and seed.
@@ -436,8 +435,12 @@ fn progress_bar(batches: u64) -> Option<ProgressBar> {
 
 fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
     let cfg = cmd.config.resolve()?;
-    if cfg.method != Method::Ttfs {
-        bail!("robustness sweeps run first-spike-time networks (method = \"ttfs\")");
+    if !matches!(cfg.method, Method::Ttfs | Method::Surrogate) {
+        bail!(
+            "robustness sweeps run first-spike-time and surrogate networks (method = \"ttfs\" or \
+             \"surrogate\"), not the {} method",
+            cfg.method.name()
+        );
     }
     let effect = cmd.effect;
     let sweep =
@@ -457,7 +460,7 @@ fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
         }
         None => None,
     };
-    let ideal = loaded.as_ref().and_then(|m| m.as_any().downcast_ref::<SpikeTimeNetwork>());
+    let ideal = loaded.as_deref();
     let sweep =
         Sweep { effect, levels: cmd.levels.clone(), chips: cmd.chips, retrain: cmd.retrain };
     let points = robustness(&cfg, &sweep, ideal, &data, &device, &run, &mut |p| {

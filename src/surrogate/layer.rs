@@ -216,6 +216,21 @@ impl LifLayer {
     /// # Panics
     /// If the number of steps, the input width or the carrier's shape is wrong.
     pub fn input_currents(&self, inputs: &[Tensor<2>], carrier: Carrier) -> Vec<Tensor<2>> {
+        self.input_currents_with(self.weights.val(), inputs, carrier)
+    }
+
+    /// [`input_currents`](Self::input_currents) through the weights `w` (of the layer's shape,
+    /// bias rows included) in place of the layer's own: the weights an emulated chip realises.
+    ///
+    /// # Panics
+    /// As [`input_currents`](Self::input_currents), or if `w` has another shape.
+    pub fn input_currents_with(
+        &self,
+        w: Tensor<2>,
+        inputs: &[Tensor<2>],
+        carrier: Carrier,
+    ) -> Vec<Tensor<2>> {
+        assert_eq!(w.dims(), self.weights.val().dims(), "LifLayer weights of another shape");
         assert_eq!(inputs.len(), self.grid.steps, "LifLayer expects one input per step");
         let n_in = self.n_inputs();
         let [_, got] = inputs[0].dims();
@@ -223,7 +238,6 @@ impl LifLayer {
         if let Carrier::Matrix(b) = &carrier {
             assert_eq!(b.dims(), [n_in, self.n_outputs()], "feedback matrix shape");
         }
-        let w = self.weights.val();
         let w_in = w.clone().narrow(0, 0, n_in);
         let bias: Vec<(usize, Tensor<2>)> = self
             .bias_times

@@ -9,12 +9,14 @@
 //! - [`encode`]: spike-time data as spike trains on a time grid (latency or rate).
 //! - [`layer`]: thin module wrappers, a single-step cell and a sequence layer.
 //! - [`network`]: a feed-forward network with its readouts and loss.
+//! - [`on_chip`]: a network on an emulated chip instance, open loop, exact and in the loop.
 
 pub mod config;
 pub mod encode;
 pub mod layer;
 pub mod lif;
 pub mod network;
+pub mod on_chip;
 pub mod spike;
 
 pub use config::SurrogateConfig;
@@ -22,4 +24,5 @@ pub use encode::{Encoder, TimeGrid};
 pub use layer::{Carrier, LifCell, LifLayer, LifLayerConfig};
 pub use lif::{Integrator, LifBehaviour, LifParameters, LifState, LifValues, Reset};
 pub use network::{Readout, SurrogateNetwork};
+pub use on_chip::SurrogateOnChip;
 pub use spike::{SpikeForward, Surrogate};

@@ -116,6 +116,27 @@ impl SurrogateNetwork {
         path: &ErrorPath,
         probe: bool,
     ) -> (NetworkTrace, Vec<Vec<Tensor<2>>>) {
+        self.forward_with(inputs, path, probe, |_, layer, x, carrier, extra| {
+            layer.run_currents(with_extra(layer.input_currents(x, carrier), extra))
+        })
+    }
+
+    /// [`forward_probed`](Self::forward_probed) with each layer run by `run(l, layer, inputs,
+    /// carrier, extra)`: its trace from its input spikes (one tensor per step), the gradient to
+    /// them carried as `carrier` says, and `extra` (empty, or one zero-valued tensor per step
+    /// that carries direct feedback) added to its input currents ([`with_extra`]). The trace's spikes are what the next layer and the readout
+    /// receive (an emulated chip runs its own neurons and weights here and hands on the spikes
+    /// it emitted, [`super::on_chip`]).
+    ///
+    /// # Panics
+    /// If the path's matrices do not fit the network ([`ErrorPath::check`]).
+    pub fn forward_with(
+        &self,
+        inputs: &[Tensor<2>],
+        path: &ErrorPath,
+        probe: bool,
+        mut run: impl FnMut(usize, &LifLayer, &[Tensor<2>], Carrier, &[Tensor<2>]) -> LayerTrace,
+    ) -> (NetworkTrace, Vec<Vec<Tensor<2>>>) {
         path.check(&self.shapes());
         let n = self.layers.len();
         let mut layers: Vec<LayerTrace> = Vec::with_capacity(n);
@@ -130,17 +151,24 @@ impl SurrogateNetwork {
                 }
                 (_, ErrorPath::Direct(_)) => Carrier::Nothing,
             };
-            let mut currents = layer.input_currents(x, carrier);
+            // Direct feedback: the hidden spikes reach the output layer's input current through
+            // `D` with zero value (the values are those of backprop).
+            let mut extra: Vec<Tensor<2>> = Vec::new();
             if l + 1 == n {
                 for (h, feed) in feeds.iter().enumerate() {
                     let Some(d) = path.direct(h) else { continue };
-                    for (c, z) in currents.iter_mut().zip(feed) {
+                    let terms = feed.iter().map(|z| {
                         let zd = z.clone().matmul(d.clone());
-                        *c = c.clone() + (zd.clone() - zd.detach());
-                    }
+                        zd.clone() - zd.detach()
+                    });
+                    extra = if extra.is_empty() {
+                        terms.collect()
+                    } else {
+                        extra.into_iter().zip(terms).map(|(a, b)| a + b).collect()
+                    };
                 }
             }
-            let trace = layer.run_currents(currents);
+            let trace = run(l, layer, x, carrier, &extra);
             if l + 1 < n {
                 let feed: Vec<Tensor<2>> = if probe {
                     let leaves: Vec<Tensor<2>> =
@@ -231,4 +259,12 @@ impl SurrogateNetwork {
             }
         }
     }
+}
+
+/// `currents` plus `extra` step by step (`extra` empty: `currents` as they are).
+pub fn with_extra(currents: Vec<Tensor<2>>, extra: &[Tensor<2>]) -> Vec<Tensor<2>> {
+    if extra.is_empty() {
+        return currents;
+    }
+    currents.into_iter().zip(extra).map(|(c, e)| c + e.clone()).collect()
 }

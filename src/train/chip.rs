@@ -11,10 +11,13 @@ use rand::rngs::StdRng;
 use super::config::{ChipMode, ExperimentConfig};
 use super::evaluation::{ChipResults, Evaluation};
 use super::model::TrainedModel;
+use super::surrogate::evaluate_surrogate_with;
 use super::ttfs::evaluate_with;
-use crate::chip::Chip;
+use crate::chip::{Chip, ChipError};
 use crate::data::{SpikeDataset, Splits};
+use crate::error_path::ErrorPath;
 use crate::io::{IoError, RunDir, files};
+use crate::surrogate::{SurrogateNetwork, SurrogateOnChip};
 use crate::ttfs::SpikeTimeNetwork;
 use crate::ttfs::loss::TtfsLoss;
 use crate::ttfs::on_chip::OnChip;
@@ -28,13 +31,42 @@ fn trial_seed(chip_seed: u64, stream: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The chip a first-spike-time run trains with.
+/// A network's view on one chip instance: what a [`ChipSession`] holds for a model kind.
+pub trait ChipView: Sized {
+    /// The network the view is of.
+    type Network;
+
+    /// `network` on `chip`.
+    ///
+    /// # Errors
+    /// [`ChipError`] if the chip was drawn for other layer shapes.
+    fn view(network: &Self::Network, chip: &Chip) -> Result<Self, ChipError>;
+}
+
+impl ChipView for OnChip {
+    type Network = SpikeTimeNetwork;
+
+    fn view(network: &SpikeTimeNetwork, chip: &Chip) -> Result<Self, ChipError> {
+        OnChip::new(network, chip)
+    }
+}
+
+impl ChipView for SurrogateOnChip {
+    type Network = SurrogateNetwork;
+
+    fn view(network: &SurrogateNetwork, chip: &Chip) -> Result<Self, ChipError> {
+        SurrogateOnChip::new(network, chip)
+    }
+}
+
+/// The chip a run trains with (first-spike-time networks: [`OnChip`]; surrogate networks:
+/// [`SurrogateOnChip`]).
 #[derive(Debug)]
-pub struct ChipSession {
+pub struct ChipSession<V: ChipView = OnChip> {
     /// The training chip.
     pub chip: Chip,
     /// The network's view on it.
-    pub view: OnChip,
+    pub view: V,
     /// How training uses it.
     pub mode: ChipMode,
     /// The trial noise of the training batches.
@@ -43,14 +75,14 @@ pub struct ChipSession {
     pub base_seed: u64,
 }
 
-impl ChipSession {
+impl<V: ChipView> ChipSession<V> {
     /// The session of `network` on `chip`.
     ///
     /// # Panics
     /// If the chip was drawn for other layer shapes (configurations are checked when they are
     /// resolved, [`ExperimentConfig::chips`]).
-    pub fn new(network: &SpikeTimeNetwork, chip: Chip, mode: ChipMode) -> Self {
-        let view = OnChip::new(network, &chip).unwrap_or_else(|e| panic!("{e}"));
+    pub fn new(network: &V::Network, chip: Chip, mode: ChipMode) -> Self {
+        let view = V::view(network, &chip).unwrap_or_else(|e| panic!("{e}"));
         let noise = StdRng::seed_from_u64(trial_seed(chip.seed, 0));
         let base_seed = chip.seed;
         let mut session = Self { chip, view, mode, noise, base_seed };
@@ -67,12 +99,23 @@ impl ChipSession {
 
     /// `aware` training: the chip after `epoch` epochs (0 before the first), drawn afresh from
     /// the same profile; the trial noise stream runs on.
-    pub fn redraw(&mut self, network: &SpikeTimeNetwork, epoch: usize) {
+    pub fn redraw(&mut self, network: &V::Network, epoch: usize) {
         let seed = crate::chip::aware_seed(self.base_seed, epoch);
         let chip = Chip::draw(self.chip.profile.clone(), seed, &self.chip.shapes());
-        self.view = OnChip::new(network, &chip).unwrap_or_else(|e| panic!("{e}"));
+        self.view = V::view(network, &chip).unwrap_or_else(|e| panic!("{e}"));
         self.chip = chip;
     }
+}
+
+/// The training chip of a run with `test_chips` (the first is the training chip), for any
+/// mode but open loop.
+pub fn training_session<V: ChipView>(
+    network: &V::Network,
+    test_chips: &[Chip],
+    mode: ChipMode,
+) -> Option<ChipSession<V>> {
+    let first = test_chips.first().filter(|_| mode != ChipMode::OpenLoop)?;
+    Some(ChipSession::new(network, first.clone(), mode))
 }
 
 /// Evaluate `net` on `chip` (its fixed pattern, weight levels and trial noise) on all of
@@ -93,7 +136,27 @@ pub fn evaluate_on_chip(
     evaluate_with(data, batch_size, loss, device, |x| view.forward_trace(net, x, &mut rng).observed)
 }
 
-/// A trained first-spike-time network and the chip instances it is tested on: the first is
+/// Evaluate the surrogate network `net` on `chip` (its fixed pattern, weight levels and trial
+/// noise) on all of `data`, in batches of `batch_size`.
+///
+/// # Panics
+/// If the chip was drawn for other layer shapes.
+pub fn evaluate_surrogate_on_chip(
+    net: &SurrogateNetwork,
+    chip: &Chip,
+    data: &SpikeDataset,
+    batch_size: usize,
+    cfg: &ExperimentConfig,
+    device: &Device,
+) -> Evaluation {
+    let view = SurrogateOnChip::new(net, chip).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = StdRng::seed_from_u64(trial_seed(chip.seed, 1));
+    evaluate_surrogate_with(net, data, batch_size, cfg, device, |x| {
+        view.forward(net, x, &ErrorPath::Backprop, &mut rng)
+    })
+}
+
+/// A trained network and the chip instances it is tested on: the first is
 /// the chip it trained with, saved as `chip.json` beside the network.
 #[derive(Debug)]
 pub struct ChipTested {
@@ -103,19 +166,14 @@ pub struct ChipTested {
     pub chips: Vec<Chip>,
 }
 
-impl ChipTested {
-    fn network(&self) -> &SpikeTimeNetwork {
-        self.model.as_any().downcast_ref().expect("a first-spike-time network")
-    }
-}
-
 impl TrainedModel for ChipTested {
     /// The evaluation on the first chip, with every instance's accuracy and the ideal
     /// network's in [`Evaluation::chip`].
     fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
-        let (net, bs, loss) = (self.network(), cfg.training.batch_size_eval, &cfg.loss);
         let ideal = self.model.test(data, cfg, device);
-        let mut evals = self.chips.iter().map(|c| evaluate_on_chip(net, c, data, bs, loss, device));
+        let on =
+            |c| self.model.test_on_chip(c, data, cfg, device).expect("a model that runs on a chip");
+        let mut evals = self.chips.iter().map(on);
         let mut first = evals.next().expect("at least one chip");
         let accuracies = std::iter::once(first.accuracy).chain(evals.map(|e| e.accuracy)).collect();
         first.chip =

@@ -102,7 +102,7 @@ pub struct ExperimentConfig {
     pub sampling: SamplingConfig,
     /// How the error reaches the hidden layers (`ttfs` and `surrogate`).
     pub feedback: FeedbackConfig,
-    /// The emulated chip the network meets (`ttfs`); absent = none.
+    /// The emulated chip the network meets (`ttfs` and `surrogate`); absent = none.
     pub chip: ChipConfig,
 }
 
@@ -341,13 +341,21 @@ impl ExperimentConfig {
         sizes
     }
 
-    /// The first-spike-time layers' `(rows, neurons)` (rows = inputs plus bias rows): the
-    /// shapes a chip is drawn for.
+    /// The network's layers' `(rows, neurons)` (rows = inputs plus bias rows): the shapes a
+    /// chip is drawn for.
     pub fn chip_shapes(&self) -> Vec<(usize, usize)> {
-        self.layer_configs()
-            .iter()
-            .map(|c| (c.n_inputs + c.bias_times.len(), c.n_outputs))
-            .collect()
+        match self.method {
+            Method::Surrogate => self
+                .surrogate_layer_configs()
+                .iter()
+                .map(|c| (c.n_inputs + c.bias_times.len(), c.n_outputs))
+                .collect(),
+            _ => self
+                .layer_configs()
+                .iter()
+                .map(|c| (c.n_inputs + c.bias_times.len(), c.n_outputs))
+                .collect(),
+        }
     }
 
     /// The chips `[chip]` names for this network (none without a chip).

@@ -148,12 +148,12 @@ fn spikeburn_stream_only(cfg: &ExperimentConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The emulated chip runs first-spike-time networks so far.
+/// The emulated chip runs first-spike-time and surrogate networks so far.
 fn no_chip(cfg: &ExperimentConfig) -> Result<(), ConfigError> {
     if cfg.chip.is_active() {
         return Err(ConfigError::Invalid(format!(
-            "[chip]: the emulated chip runs first-spike-time networks (method = \"ttfs\") so \
-             far, not the {} method",
+            "[chip]: the emulated chip runs first-spike-time and surrogate networks (method = \
+             \"ttfs\" or \"surrogate\") so far, not the {} method",
             cfg.method.name()
         )));
     }
@@ -234,8 +234,8 @@ impl MethodKind for Surrogate {
 
     fn validate(&self, cfg: &ExperimentConfig) -> Result<(), ConfigError> {
         spikeburn_stream_only(cfg)?;
-        no_chip(cfg)?;
-        cfg.surrogate.validate()
+        cfg.surrogate.validate()?;
+        cfg.chips().map(|_| ())
     }
 
     fn describe(&self, cfg: &ExperimentConfig) -> String {
@@ -260,7 +260,7 @@ impl MethodKind for Surrogate {
     ) -> Result<Box<dyn TrainedModel>, LoadError> {
         let path = checkpoint_only(source, "surrogate-gradient networks")?;
         let fresh = build_surrogate_network(cfg, device, &mut StdRng::seed_from_u64(cfg.seed));
-        checkpoint_into(fresh, path)
+        Ok(super::chip::with_chips(checkpoint_into(fresh, path)?, cfg.chips()?))
     }
 }
 

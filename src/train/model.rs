@@ -19,6 +19,19 @@ pub trait TrainedModel: std::fmt::Debug {
     /// machine classifies by sampling here; its validation during training is exact).
     fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation;
 
+    /// Evaluate on a test split on the emulated `chip` (its fixed pattern, weight levels and
+    /// trial noise); `None` for a model kind that does not run on a chip (the default).
+    fn test_on_chip(
+        &self,
+        chip: &crate::chip::Chip,
+        data: &SpikeDataset,
+        cfg: &ExperimentConfig,
+        device: &Device,
+    ) -> Option<Evaluation> {
+        let _ = (chip, data, cfg, device);
+        None
+    }
+
     /// Save the network into `run`: the burnpack checkpoint, and for first-spike-time networks
     /// also the reference code's weight layout.
     ///
@@ -75,6 +88,16 @@ impl WithFeedback {
 impl TrainedModel for WithFeedback {
     fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
         self.model.test(data, cfg, device)
+    }
+
+    fn test_on_chip(
+        &self,
+        chip: &crate::chip::Chip,
+        data: &SpikeDataset,
+        cfg: &ExperimentConfig,
+        device: &Device,
+    ) -> Option<Evaluation> {
+        self.model.test_on_chip(chip, data, cfg, device)
     }
 
     fn save(&self, run: &RunDir) -> Result<(), IoError> {

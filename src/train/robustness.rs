@@ -7,15 +7,14 @@ use std::fmt::Write as _;
 
 use burn::tensor::Device;
 
-use super::chip::evaluate_on_chip;
 use super::config::{ChipConfig, ChipMode, ConfigError, ExperimentConfig};
 use super::evaluation::mean_std;
+use super::model::TrainedModel;
 use super::run::train_and_test;
 use crate::chip::{Chip, ChipProfile};
 use crate::data::Splits;
 use crate::io::svg::{Scale, Series, chart};
 use crate::io::{IoError, RunDir};
-use crate::ttfs::SpikeTimeNetwork;
 
 /// The chip effect a sweep varies, each alone on top of the base profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -141,10 +140,10 @@ impl Sweep {
     }
 }
 
-/// Runs `sweep` for `cfg` (a first-spike-time configuration; its `[chip]` profile is the base,
-/// `ideal` if it has none): `ideal` is the ideally trained network (trained here if `None`);
-/// each level's profile is written into `run` (`robustness-<k>.toml`) for the retrained runs.
-/// `on_level` sees each finished level.
+/// Runs `sweep` for `cfg` (a first-spike-time or surrogate configuration; its `[chip]` profile
+/// is the base, `ideal` if it has none): `ideal` is the ideally trained network (trained here
+/// if `None`); each level's profile is written into `run` (`robustness-<k>.toml`) for the
+/// retrained runs. `on_level` sees each finished level.
 ///
 /// # Errors
 /// [`ConfigError`] for a bad level or configuration, before anything is trained;
@@ -152,7 +151,7 @@ impl Sweep {
 pub fn robustness(
     cfg: &ExperimentConfig,
     sweep: &Sweep,
-    ideal: Option<&SpikeTimeNetwork>,
+    ideal: Option<&dyn TrainedModel>,
     data: &Splits,
     device: &Device,
     run: &RunDir,
@@ -179,19 +178,24 @@ pub fn robustness(
         Some(n) => n,
         None => {
             trained = train_and_test(&ideal_cfg, data, device, &mut |_| {}).network;
-            trained.as_any().downcast_ref::<SpikeTimeNetwork>().expect("a first-spike-time network")
+            trained.as_ref()
         }
     };
     let shapes = cfg.chip_shapes();
-    let (bs, loss) = (cfg.training.batch_size_eval, &cfg.loss);
     let mut points = Vec::new();
     for (k, (level, profile)) in sweep.levels.iter().zip(profiles).enumerate() {
         let chips: Vec<Chip> = (0..sweep.chips as u64)
             .map(|i| Chip::draw(profile.clone(), cfg.chip.seed.wrapping_add(i), &shapes))
             .collect();
-        let open_loop =
-            chips.iter().map(|c| evaluate_on_chip(ideal, c, &data.test, bs, loss, device).accuracy);
-        let open_loop: Vec<f64> = open_loop.collect();
+        let on_chip = |c| ideal.test_on_chip(c, &data.test, cfg, device).map(|e| e.accuracy);
+        let open_loop: Vec<f64> = chips
+            .iter()
+            .map(on_chip)
+            .collect::<Option<_>>()
+            .ok_or_else(|| ConfigError::Invalid(format!(
+                "robustness sweeps run first-spike-time and surrogate networks, not the {} method",
+                cfg.method.name()
+            )))?;
         let retrained = if sweep.retrain {
             let path = run.file(&format!("robustness-{k}.toml"));
             let text = toml::to_string(&profile).expect("a profile serialises");

@@ -9,17 +9,20 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use super::chip::{ChipSession, evaluate_surrogate_on_chip, training_session, with_chips};
 use super::config::ExperimentConfig;
 use super::epochs::{Learner, StepOutcome, TrainEvent, TrainOutcome, run_epochs};
 use super::evaluation::{Evaluation, Tally};
 use super::model::{TrainedModel, WithFeedback};
 use super::rng::TrainingRng;
+use crate::chip::{Chip, ChipMode};
 use crate::data::SpikeDataset;
 use crate::error_path::ErrorPath;
 use crate::feedback::{FeedbackRule, epoch_columns, error_angle};
 use crate::io::{IoError, RunDir, files, weights};
 use crate::readout::{decisions, unique_argmax};
-use crate::surrogate::SurrogateNetwork;
+use crate::surrogate::network::NetworkTrace;
+use crate::surrogate::{SurrogateNetwork, SurrogateOnChip};
 use crate::util::to_vec_f64;
 
 /// Seed offset of the evaluation encoder (rate coding draws spikes; evaluation is repeatable).
@@ -52,6 +55,19 @@ pub fn evaluate_surrogate(
     cfg: &ExperimentConfig,
     device: &Device,
 ) -> Evaluation {
+    evaluate_surrogate_with(net, data, batch_size, cfg, device, |x| net.forward(x))
+}
+
+/// [`evaluate_surrogate`] with each batch's trace computed by `forward` from the encoded
+/// inputs (e.g. on an emulated chip).
+pub fn evaluate_surrogate_with(
+    net: &SurrogateNetwork,
+    data: &SpikeDataset,
+    batch_size: usize,
+    cfg: &ExperimentConfig,
+    device: &Device,
+    mut forward: impl FnMut(&[Tensor<2>]) -> NetworkTrace,
+) -> Evaluation {
     let mut rng = StdRng::seed_from_u64(cfg.seed ^ EVAL_SEED);
     let grid = net.grid();
     let mut tally = Tally::default();
@@ -59,7 +75,7 @@ pub fn evaluate_surrogate(
     for chunk in indices.chunks(batch_size) {
         let batch = data.subset(chunk);
         let inputs = net.encode(&batch.times, batch.n_inputs, &mut rng, device);
-        let trace = net.forward(&inputs);
+        let trace = forward(&inputs);
         let scores = net.scores(&trace);
         let y = labels_tensor(&batch.labels, device);
         let loss = net.loss(scores.clone(), y, cfg.surrogate.logit_scale);
@@ -93,6 +109,14 @@ pub struct SurrogateLearner<'a> {
     optimizer: ModuleOptimizer,
     device: Device,
     rng: StdRng,
+    /// The chip training runs on (`in-the-loop`, `exact` or `aware`; `None` for ideal
+    /// training).
+    pub chip: Option<ChipSession<SurrogateOnChip>>,
+    /// The chips the trained network is tested on (`[chip]`; none without a chip).
+    pub test_chips: Vec<Chip>,
+    /// With a chip of limited weight resolution (any mode): its largest weight; weights are
+    /// clipped to ± this after every step, so training learns weights the chip can realise.
+    pub weight_limit: Option<f64>,
 }
 
 impl<'a> SurrogateLearner<'a> {
@@ -112,7 +136,22 @@ impl<'a> SurrogateLearner<'a> {
             cfg.seed,
             &device.clone().autodiff(),
         );
-        Self { cfg, network, feedback, probe: None, optimizer, device: device.clone(), rng }
+        // Resolved once per run (validation already read the same files).
+        let test_chips = cfg.chips().unwrap_or_else(|e| panic!("{e}"));
+        let weight_limit = test_chips.first().and_then(|c| c.profile.weights.max_weight());
+        let chip = training_session(&network, &test_chips, cfg.chip.mode);
+        Self {
+            cfg,
+            network,
+            feedback,
+            probe: None,
+            optimizer,
+            device: device.clone(),
+            rng,
+            chip,
+            test_chips,
+            weight_limit,
+        }
     }
 
     /// Every layer's weights (detached), input side first.
@@ -145,7 +184,13 @@ impl Learner for SurrogateLearner<'_> {
         let inputs = self.network.encode(&batch.times, batch.n_inputs, &mut self.rng, &device);
         let before = self.weights();
         let path = self.feedback.path(&before);
-        let trace = self.network.forward_along(&inputs, &path);
+        let trace = match &mut self.chip {
+            Some(c) if c.mode == ChipMode::Exact => {
+                c.view.forward(&self.network, &inputs, &path, &mut c.noise)
+            }
+            Some(c) => c.view.forward_in_the_loop(&self.network, &inputs, &path, &mut c.noise),
+            None => self.network.forward_along(&inputs, &path),
+        };
         let scores = self.network.scores(&trace);
         let classes = scores.dims()[1];
         let values = to_vec_f64(scores.clone().detach().inner());
@@ -165,9 +210,14 @@ impl Learner for SurrogateLearner<'_> {
         self.network = self.optimizer.step(lr, self.network.clone(), grads);
         let frozen = &self.cfg.training.frozen_layers;
         let mut after = self.weights();
-        if self.feedback.after_update(&before, &mut after, frozen) {
+        let rewritten = self.feedback.after_update(&before, &mut after, frozen);
+        if rewritten || self.weight_limit.is_some() {
             for (l, w) in after.into_iter().enumerate() {
                 if !frozen.contains(&l) {
+                    let w = match self.weight_limit {
+                        Some(limit) => w.clamp(-limit, limit).detach(),
+                        None => w,
+                    };
                     let layer = &mut self.network.layers[l];
                     // `after_update` hands back detached tensors: fresh leaves that can track.
                     layer.weights = Param::initialized(layer.weights.id, w.require_grad());
@@ -181,6 +231,9 @@ impl Learner for SurrogateLearner<'_> {
     /// own, alignment of every matrix, and the angle between the hidden layers' errors under
     /// the rule and under backprop on the epoch's first batch (same encoded inputs).
     fn end_epoch(&mut self, epoch: usize) -> Vec<(String, f64)> {
+        if let Some(c) = self.chip.as_mut().filter(|c| c.mode == ChipMode::Aware) {
+            c.redraw(&self.network, epoch);
+        }
         let weights = self.weights();
         let probe = self.probe.take();
         let (network, cfg, device) = (&self.network, self.cfg, &self.device);
@@ -197,11 +250,16 @@ impl Learner for SurrogateLearner<'_> {
     }
 
     fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
-        evaluate_surrogate(&self.inference_network(), data, batch_size, self.cfg, &self.device)
+        let (net, cfg, device) = (&self.inference_network(), self.cfg, &self.device);
+        match &self.chip {
+            Some(c) => evaluate_surrogate_on_chip(net, &c.chip, data, batch_size, cfg, device),
+            None => evaluate_surrogate(net, data, batch_size, cfg, device),
+        }
     }
 
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
-        WithFeedback::wrap(Box::new(self.inference_network()), self.feedback.as_ref())
+        let network = Box::new(self.inference_network());
+        with_chips(WithFeedback::wrap(network, self.feedback.as_ref()), self.test_chips)
     }
 }
 
@@ -251,6 +309,17 @@ pub fn train_surrogate(
 impl TrainedModel for SurrogateNetwork {
     fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
         evaluate_surrogate(self, data, cfg.training.batch_size_eval, cfg, device)
+    }
+
+    fn test_on_chip(
+        &self,
+        chip: &Chip,
+        data: &SpikeDataset,
+        cfg: &ExperimentConfig,
+        device: &Device,
+    ) -> Option<Evaluation> {
+        let bs = cfg.training.batch_size_eval;
+        Some(evaluate_surrogate_on_chip(self, chip, data, bs, cfg, device))
     }
 
     /// The checkpoint (there is no reference layout for time-stepped networks).

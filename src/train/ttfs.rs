@@ -9,7 +9,7 @@ use burn::optim::{Adam, AdamConfig, AdamState, Optimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::rngs::StdRng;
 
-use super::chip::{ChipSession, evaluate_on_chip, with_chips};
+use super::chip::{ChipSession, evaluate_on_chip, training_session, with_chips};
 use super::config::ExperimentConfig;
 use super::epochs::{Learner, StepOutcome, TrainEvent, TrainOutcome, run_epochs};
 use super::evaluation::{Evaluation, Tally};
@@ -180,11 +180,8 @@ impl<'a> Trainer<'a> {
         let feedback = cfg.feedback.init(&network.shapes(), init, cfg.seed, &device);
         // Resolved once per run (validation already read the same files).
         let test_chips = cfg.chips().unwrap_or_else(|e| panic!("{e}"));
-        let first = test_chips.first();
-        let weight_limit = first.and_then(|c| c.profile.weights.max_weight());
-        let chip = first
-            .filter(|_| cfg.chip.mode != crate::chip::ChipMode::OpenLoop)
-            .map(|c| ChipSession::new(&network, c.clone(), cfg.chip.mode));
+        let weight_limit = test_chips.first().and_then(|c| c.profile.weights.max_weight());
+        let chip = training_session(&network, &test_chips, cfg.chip.mode);
         Self { cfg, network, feedback, chip, test_chips, weight_limit, adam, states, bumper }
     }
 
@@ -380,6 +377,17 @@ pub fn train(
 impl TrainedModel for SpikeTimeNetwork {
     fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
         evaluate(self, data, cfg.training.batch_size_eval, &cfg.loss, device)
+    }
+
+    fn test_on_chip(
+        &self,
+        chip: &crate::chip::Chip,
+        data: &SpikeDataset,
+        cfg: &ExperimentConfig,
+        device: &Device,
+    ) -> Option<Evaluation> {
+        let bs = cfg.training.batch_size_eval;
+        Some(evaluate_on_chip(self, chip, data, bs, &cfg.loss, device))
     }
 
     /// The checkpoint and the reference layout (`weights.safetensors`).
