@@ -403,3 +403,47 @@ fn robustness_sweeps_an_effect() {
     );
     assert!(err.contains("spike-loss level 2"), "{err}");
 }
+
+#[test]
+/// A surrogate network on the chip through the same commands: trained with the exact chip
+/// gradient, evaluated on its saved chip at the training run's accuracy, and swept by
+/// `robustness` (level 0 at the network's own accuracy, jitter of 0.3 τs costing accuracy).
+fn surrogate_on_the_chip_train_eval_and_robustness() {
+    let run = tmp("chip-surrogate");
+    let text = ok(bin()
+        .args(["train", "--config", "models/yinyang-surrogate.toml", "--epochs", "2"])
+        .args(["--chip", "bss2", "--chip-mode", "exact", "--chip-instances", "2", "--out"])
+        .arg(&run)
+        .output()
+        .unwrap());
+    assert!(text.contains("chip bss2 (exact, seed 0)"), "{text}");
+    let s = summary(&run.join("summary.json"));
+    let test = s["test_accuracy"].as_f64().unwrap();
+    assert_eq!(s["chip"]["accuracies"][0].as_f64().unwrap(), test);
+    let file = run.join("chip.json");
+    let extra = ["--chip-file".as_ref(), file.as_os_str()];
+    let from_file = eval_checkpoint(&run, &tmp("chip-surrogate-eval"), &extra);
+    assert_eq!(from_file, test, "the saved chip gives the same test accuracy");
+
+    let ideal = tmp("chip-surrogate-ideal");
+    ok(bin()
+        .args(["train", "--config", "models/yinyang-surrogate.toml", "--epochs", "3", "--out"])
+        .arg(&ideal)
+        .output()
+        .unwrap());
+    let acc = summary(&ideal.join("summary.json"))["test_accuracy"].as_f64().unwrap();
+    let out = tmp("chip-surrogate-rob");
+    ok(bin()
+        .args(["robustness", "--config", "models/yinyang-surrogate.toml", "--effect", "jitter"])
+        .args(["--levels", "0,0.3", "--chips", "2", "--checkpoint"])
+        .arg(ideal.join("model.bpk"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap());
+    let csv = std::fs::read_to_string(out.join("robustness.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let mean = |r: &[&str]| r[2].parse::<f64>().unwrap();
+    assert_eq!(mean(&rows[0]), acc, "level 0 is the ideal network");
+    assert!(mean(&rows[1]) < acc, "jitter of 0.3 τs costs accuracy: {csv}");
+}

@@ -238,3 +238,16 @@ fn feedback_section_is_checked() {
         "wake–sleep",
     );
 }
+
+#[test]
+/// `[chip]` runs first-spike-time and surrogate networks; the sampling method refuses it by
+/// name, as does a profile that does not exist.
+fn chip_section_is_checked_per_method() {
+    let chip = "[chip]\nprofile = \"bss2\"\nmode = \"in-the-loop\"\n";
+    for m in ["method = \"ttfs\"\n", "method = \"surrogate\"\n"] {
+        let cfg = parse(&format!("{m}{chip}")).unwrap();
+        assert_eq!(cfg.chips().unwrap().len(), 1, "{m}");
+    }
+    invalid(&format!("method = \"sampling\"\ndataset = \"mnist16\"\n{chip}"), "[chip]");
+    invalid("method = \"surrogate\"\n[chip]\nprofile = \"bss3\"", "bss3");
+}
