@@ -447,3 +447,40 @@ fn surrogate_on_the_chip_train_eval_and_robustness() {
     assert_eq!(mean(&rows[0]), acc, "level 0 is the ideal network");
     assert!(mean(&rows[1]) < acc, "jitter of 0.3 τs costs accuracy: {csv}");
 }
+
+#[test]
+/// `sample --chip`: the LIF network calibrated and trained on the chip, `chip.json` and the
+/// chip's profile and seed in the run folder; the saved chip (`--chip-file`) gives the same
+/// D_KL; a chip for a sampler that has none, or a profile that does not exist, is an error.
+fn sample_on_the_chip_and_again_from_its_file() {
+    let run = tmp("sample-chip");
+    let text = ok(bin()
+        .args(["sample", "--config", "models/boltzmann-5-lif.toml", "--steps", "20000"])
+        .args(["--chip", "bss2", "--chip-seed", "3", "--out"])
+        .arg(&run)
+        .output()
+        .unwrap());
+    assert!(text.contains("on chip bss2 (seed 3)"), "{text}");
+    let s = summary(&run.join("summary.json"));
+    assert_eq!(s["chip"]["profile"], "bss2");
+    assert_eq!(s["chip"]["seed"], 3);
+    let again = tmp("sample-chip-file");
+    ok(bin()
+        .args(["sample", "--config", "models/boltzmann-5-lif.toml", "--steps", "20000"])
+        .arg("--chip-file")
+        .arg(run.join("chip.json"))
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap());
+    assert_eq!(summary(&again.join("summary.json"))["dkl"], s["dkl"], "the same chip");
+    let err = failed(bin().args(["sample", "--chip", "bss2"]).output().unwrap());
+    assert!(err.contains("sampler.kind"), "{err}");
+    let err = failed(
+        bin()
+            .args(["sample", "--config", "models/boltzmann-5-lif.toml", "--chip", "bss3"])
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("bss3"), "{err}");
+}

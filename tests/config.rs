@@ -197,6 +197,19 @@ fn sample_config_rules() {
     );
     invalid_sample("[lif]\nnoise = { kind = \"poisson\", rate = 3.0 }", "missing field");
     invalid_sample("[sampler]\nsteps = 10\nburnin = 3", "unknown field");
+    // `[chip]` runs LIF sampling networks on one chip.
+    let lif = "[sampler]\nkind = \"lif\"\n";
+    let cfg =
+        SampleConfig::from_toml_str(&format!("{lif}[chip]\nprofile = \"bss2\""), "x").unwrap();
+    assert_eq!(cfg.chip_instance().unwrap().unwrap().profile.name, "bss2");
+    invalid_sample("[chip]\nprofile = \"bss2\"", "sampler.kind");
+    invalid_sample(&format!("{lif}[chip]\nprofile = \"bss3\""), "bss3");
+    invalid_sample(&format!("{lif}[chip]\nprofile = \"bss2\"\nmode = \"exact\""), "chip.mode");
+    invalid_sample(&format!("{lif}[chip]\nprofile = \"bss2\"\ninstances = 3"), "chip.instances");
+    invalid_sample(
+        &format!("{lif}[chip]\nprofile = \"bss2\"\n[lif]\nchip-potential-unit = 0.0"),
+        "chip-potential-unit",
+    );
 }
 
 /// The `[feedback]` section: every rule parses, bad values and unknown keys name the key, and

@@ -88,6 +88,16 @@ struct SampleCmd {
     /// Override the standard deviation of the random couplings (machine.w-std).
     #[arg(long)]
     w_std: Option<f64>,
+    /// Run the LIF network on an emulated chip: a built-in profile (ideal, bss2,
+    /// bss2-uncalibrated) or a profile file; calibrated there, learning in the loop.
+    #[arg(long, value_name = "PROFILE", conflicts_with = "chip_file")]
+    chip: Option<String>,
+    /// A saved chip instance (`chip.json` of a sampling run folder).
+    #[arg(long, value_name = "chip.json")]
+    chip_file: Option<PathBuf>,
+    /// Override the seed of the chip's fixed pattern.
+    #[arg(long, value_name = "SEED")]
+    chip_seed: Option<u64>,
     /// Run folder (default: a fresh folder under runs/).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -109,6 +119,15 @@ fn run_sample_cmd(cmd: &SampleCmd) -> Result<()> {
     }
     if let Some(w) = cmd.w_std {
         cfg.machine.w_std = w;
+    }
+    if let Some(p) = &cmd.chip {
+        (cfg.chip.profile, cfg.chip.file) = (Some(p.clone()), None);
+    }
+    if let Some(f) = &cmd.chip_file {
+        (cfg.chip.file, cfg.chip.profile) = (Some(f.display().to_string()), None);
+    }
+    if let Some(s) = cmd.chip_seed {
+        cfg.chip.seed = s;
     }
     cfg.validate()?;
     let run = RunDir::create(cmd.out.as_deref(), &cfg.name)?;

@@ -1,5 +1,6 @@
-//! `spikeburn sample`: draw a Boltzmann machine, (optionally) calibrate a LIF network and learn
-//! with it in the loop, sample, and measure D_KL against exact enumeration.
+//! `spikeburn sample`: draw a Boltzmann machine, (optionally) calibrate a LIF network — on an
+//! emulated chip with `[chip]` ([`LifOnChip`]) — and learn with it in the loop, sample, and
+//! measure D_KL against exact enumeration.
 //!
 //! Configured by [`SampleConfig`] (TOML, every field defaulted, unknown keys rejected; see
 //! `models/boltzmann-5.toml`).
@@ -17,8 +18,10 @@ use super::lif::{
     Calibration, CalibrationSweep, LifSamplingNeuron, Noise, Translation, try_calibrate,
 };
 use super::neural::{NeuralSampler, UpdateOrder};
+use super::on_chip::{DEFAULT_POTENTIAL_UNIT_MV, LifOnChip};
 use super::quality::{integrated_autocorrelation_time, marginal_kl_sum};
 use super::sampler::{Sampler, log_spaced, record};
+use crate::chip::{Chip, ChipConfig, ChipMode};
 use crate::config::{ConfigError, parse_toml, read_config_file};
 use crate::io::{IoError, RunDir, files};
 
@@ -50,6 +53,9 @@ pub struct SampleConfig {
     pub lif: LifConfig,
     /// Wake–sleep learning with the sampler in the loop before measuring (0 iterations: none).
     pub learning: LearningConfig,
+    /// An emulated chip the LIF network runs on (`profile` and `seed`, or `file`): calibrated
+    /// on the chip, learning (if any) with the chip in the loop. Absent: none.
+    pub chip: ChipConfig,
 }
 
 /// A random target machine, sbs's draw: W = (A + Aᵀ)/2, A_ij ~ N(0, w-std²), b_i ~ N(0,
@@ -127,6 +133,9 @@ pub struct LifConfig {
     pub calibration_points: usize,
     /// Load this calibration (JSON written by an earlier run) instead of sweeping.
     pub calibration_file: Option<PathBuf>,
+    /// On a chip: one unit of the profile's threshold and leak offsets, mV (`[assumed]`, the
+    /// first-spike-time neuron's ϑ − E_l in sampling units).
+    pub chip_potential_unit: f64,
 }
 
 impl Default for LifConfig {
@@ -139,6 +148,7 @@ impl Default for LifConfig {
             calibration_duration: 5000.0,
             calibration_points: 40,
             calibration_file: None,
+            chip_potential_unit: DEFAULT_POTENTIAL_UNIT_MV,
         }
     }
 }
@@ -187,6 +197,7 @@ impl Default for SampleConfig {
             sampler: SamplerConfig::default(),
             lif: LifConfig::default(),
             learning: LearningConfig::default(),
+            chip: ChipConfig::default(),
         }
     }
 }
@@ -280,7 +291,38 @@ impl SampleConfig {
         {
             return bad(format!("learning.quantisation.weight-bits = {} (2 to 16)", q.weight_bits));
         }
+        if self.chip.is_active() {
+            if s.kind != SamplerKind::Lif {
+                return bad(format!(
+                    "[chip]: the emulated chip runs LIF sampling networks (sampler.kind = \"lif\"), \
+                     not {:?}",
+                    s.kind
+                ));
+            }
+            if self.chip.mode != ChipMode::OpenLoop || self.chip.instances != 1 {
+                return bad("chip.mode / chip.instances: a sampling experiment runs on one chip, \
+                     calibrated there, and learns with it in the loop when learning.iterations \
+                     > 0; leave both unset"
+                    .into());
+            }
+            if !(l.chip_potential_unit > 0.0 && l.chip_potential_unit.is_finite()) {
+                return bad(format!(
+                    "lif.chip-potential-unit = {} mV must be positive",
+                    l.chip_potential_unit
+                ));
+            }
+            self.chip_instance()?;
+        }
         Ok(())
+    }
+
+    /// The chip `[chip]` names for the machine's units, if any.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a profile or chip file that cannot be read or does not fit.
+    pub fn chip_instance(&self) -> Result<Option<Chip>, ConfigError> {
+        let shape = LifOnChip::shape(self.machine.units);
+        Ok(self.chip.chips(&[shape])?.into_iter().next())
     }
 }
 
@@ -310,15 +352,19 @@ pub struct SampleReport {
     /// The target machine.
     #[serde(skip)]
     pub target: BoltzmannMachine,
-    /// The calibration (LIF).
+    /// The calibration (LIF; on a chip in programmed units).
     #[serde(skip)]
     pub calibration: Option<Calibration>,
+    /// The chip instance the LIF network ran on.
+    #[serde(skip)]
+    pub chip: Option<Chip>,
 }
 
 impl SampleReport {
     /// Write the run's files into `run`: `dkl.csv` (steps, D_KL), `learning.csv` (when
-    /// learning ran), `calibration.json` (LIF), `machine.json` (the target's W and b) and
-    /// `summary.json` (this report and `cfg`'s name, seed, sampler and sizes).
+    /// learning ran), `calibration.json` (LIF), `chip.json` (on a chip), `machine.json` (the
+    /// target's W and b) and `summary.json` (this report and `cfg`'s name, seed, sampler and
+    /// sizes, and the chip's profile and seed).
     ///
     /// # Errors
     /// [`IoError`] naming the file.
@@ -338,6 +384,10 @@ impl SampleReport {
         if let Some(cal) = &self.calibration {
             run.write("calibration.json", &run.json("calibration.json", cal)?)?;
         }
+        if let Some(chip) = &self.chip {
+            let path = run.file(files::CHIP);
+            chip.save(&path).map_err(|e| IoError::format(&path, e.to_string()))?;
+        }
         let machine = serde_json::json!({ "w": self.target.w, "b": self.target.b });
         run.write("machine.json", &run.json("machine.json", &machine)?)?;
         let mut summary = serde_json::to_value(self).map_err(|e| {
@@ -350,6 +400,11 @@ impl SampleReport {
             "units": cfg.machine.units,
             "chains": cfg.sampler.chains,
             "steps": cfg.sampler.steps,
+            "chip": self.chip.as_ref().map(|c| serde_json::json!({
+                "profile": c.profile.name,
+                "seed": c.seed,
+                "potential_unit_mv": cfg.lif.chip_potential_unit,
+            })),
             "spikeburn_version": env!("CARGO_PKG_VERSION"),
         });
         if let (Some(obj), Some(more)) = (summary.as_object_mut(), extra.as_object()) {
@@ -368,13 +423,16 @@ pub enum SampleError {
     /// The LIF calibration could not be fitted.
     #[error(transparent)]
     Calibration(#[from] super::lif::CalibrationError),
+    /// The `[chip]` section names a chip that cannot be used.
+    #[error(transparent)]
+    Chip(#[from] ConfigError),
 }
 
 /// Runs the experiment. `log` receives progress lines.
 ///
 /// # Errors
-/// [`SampleError`]: an unreadable or malformed calibration file, or a calibration that cannot
-/// be fitted.
+/// [`SampleError`]: an unreadable or malformed calibration file, a calibration that cannot
+/// be fitted, or a chip that cannot be used.
 pub fn run_sample(
     cfg: &SampleConfig,
     mut log: impl FnMut(&str),
@@ -384,8 +442,9 @@ pub fn run_sample(
     let target_bm = BoltzmannMachine::random(k, cfg.machine.w_std, cfg.machine.b_std, &mut rng);
     let target = target_bm.exact_distribution();
     let s = &cfg.sampler;
+    let chip = cfg.chip_instance()?;
     let translation = match s.kind {
-        SamplerKind::Lif => Some(lif_translation(cfg, &mut log)?),
+        SamplerKind::Lif => Some(lif_translation(cfg, chip.as_ref(), &mut log)?),
         _ => None,
     };
     let build = |bm: &BoltzmannMachine, seed: u64| -> AnySampler {
@@ -465,7 +524,8 @@ pub fn run_sample(
         tau_int,
         ess: samples / (2.0 * tau_int),
         target: target_bm,
-        calibration: translation.map(|t| t.calibration),
+        calibration: translation.map(|t| t.host.calibration),
+        chip,
     })
 }
 
@@ -486,7 +546,7 @@ enum AnySampler {
 
 impl AnySampler {
     /// Points persistent chains at a new machine.
-    fn set_machine(&mut self, bm: &BoltzmannMachine, tr: Option<&Translation>) {
+    fn set_machine(&mut self, bm: &BoltzmannMachine, tr: Option<&LifSetup>) {
         match (self, tr) {
             (AnySampler::Neural(s), _) => s.set_machine(bm.clone()),
             (AnySampler::Lif(s), Some(tr)) => tr.update(s, bm),
@@ -526,13 +586,46 @@ impl Sampler for AnySampler {
     }
 }
 
-/// The calibrated translation of the configured LIF network: loaded, or swept and fitted.
+/// The host's translation of a LIF network and, on a chip, the chip it programs.
+struct LifSetup {
+    /// The nominal neurons with their calibration (on a chip: measured there).
+    host: Translation,
+    /// The chip the network runs on.
+    chip: Option<LifOnChip>,
+}
+
+impl LifSetup {
+    fn network(&self, bm: &BoltzmannMachine, chains: usize, seed: u64) -> super::lif::LifSampler {
+        match &self.chip {
+            Some(c) => c.network(&self.host, bm, chains, seed),
+            None => self.host.network(bm, chains, seed),
+        }
+    }
+
+    fn update(&self, s: &mut super::lif::LifSampler, bm: &BoltzmannMachine) {
+        match &self.chip {
+            Some(c) => c.update(&self.host, s, bm),
+            None => self.host.update(s, bm),
+        }
+    }
+}
+
+/// The calibrated translation of the configured LIF network, on `chip` if given: loaded, or
+/// swept and fitted (on the chip's neurons).
 fn lif_translation(
     cfg: &SampleConfig,
+    chip: Option<&Chip>,
     log: &mut impl FnMut(&str),
-) -> Result<Translation, SampleError> {
+) -> Result<LifSetup, SampleError> {
     let l = &cfg.lif;
     let neurons = vec![l.neuron.clone(); cfg.machine.units];
+    let on_chip = chip
+        .map(|c| LifOnChip::new(&l.neuron, cfg.machine.units, c, l.chip_potential_unit))
+        .transpose()
+        .map_err(|e| ConfigError::Invalid(format!("[chip]: {e}")))?;
+    if let Some(c) = chip {
+        log(&format!("on chip {} (seed {})", c.profile.name, c.seed));
+    }
     let calibration = match &l.calibration_file {
         Some(path) => {
             let text =
@@ -559,7 +652,10 @@ fn lif_translation(
                 ..CalibrationSweep::around_estimate(&l.neuron, &l.noise)
             };
             let t = Instant::now();
-            let cal = try_calibrate(&neurons, &l.noise, l.dt, &sweep, cfg.seed)?;
+            let cal = match &on_chip {
+                Some(c) => c.calibrate(&l.noise, l.dt, &c.sweep(&l.neuron, &sweep), cfg.seed)?,
+                None => try_calibrate(&neurons, &l.noise, l.dt, &sweep, cfg.seed)?,
+            };
             log(&format!(
                 "calibrated {} neurons in {:.1} s: v_p05 {:.3} mV, α {:.3} mV (neuron 0), max residual {:.3}",
                 neurons.len(),
@@ -571,7 +667,14 @@ fn lif_translation(
             cal
         }
     };
-    Ok(Translation { neurons, calibration, noise: l.noise.clone(), dt: l.dt, renewing: l.renewing })
+    let host = Translation {
+        neurons,
+        calibration,
+        noise: l.noise.clone(),
+        dt: l.dt,
+        renewing: l.renewing,
+    };
+    Ok(LifSetup { host, chip: on_chip })
 }
 
 /// Passes steps through and keeps chain 0's unit series.

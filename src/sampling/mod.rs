@@ -28,6 +28,7 @@ pub mod layered;
 pub mod learn;
 pub mod lif;
 pub mod neural;
+pub mod on_chip;
 pub mod quality;
 pub mod sal;
 pub mod sal_wake_sleep;
@@ -45,5 +46,6 @@ pub use lif::{
     Noise, SynapseModel, Translation, calibrate, free_membrane, try_calibrate,
 };
 pub use neural::{NeuralSampler, UpdateOrder};
+pub use on_chip::LifOnChip;
 pub use quality::{StateHistogram, kl_divergence, marginal_kl_sum};
 pub use sampler::{Sampler, dkl_trace, log_spaced, mean_states, record, record_where};

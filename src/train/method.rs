@@ -148,12 +148,14 @@ fn spikeburn_stream_only(cfg: &ExperimentConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The emulated chip runs first-spike-time and surrogate networks so far.
+/// The emulated chip runs first-spike-time and surrogate networks, and LIF sampling
+/// experiments (`spikeburn sample`); the sampling classifier's abstract sampler has no chip.
 fn no_chip(cfg: &ExperimentConfig) -> Result<(), ConfigError> {
     if cfg.chip.is_active() {
         return Err(ConfigError::Invalid(format!(
             "[chip]: the emulated chip runs first-spike-time and surrogate networks (method = \
-             \"ttfs\" or \"surrogate\") so far, not the {} method",
+             \"ttfs\" or \"surrogate\") and LIF sampling experiments (spikeburn sample), not \
+             the {} method (its abstract sampler has no chip model)",
             cfg.method.name()
         )));
     }
