@@ -270,7 +270,7 @@ fn main() -> Result<()> {
             for seed in args.first_seed..args.first_seed + args.seeds {
                 cfg.seed = seed;
                 cfg.validate()?;
-                let r = train_and_test(&cfg, &data, &device, &mut |_| {});
+                let r = train_and_test(&cfg, &data, &device, &mut |_| {}).expect("finite");
                 let last = r.history.last().context("a run of zero epochs")?;
                 let angle = |k: usize| column(&last.extra, &format!("angle_l{k}"));
                 let delta = |k: usize| column(&last.extra, &format!("delta_angle_l{k}"));

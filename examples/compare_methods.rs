@@ -59,7 +59,7 @@ fn child(config: &Path, args: &Args) -> Result<()> {
     let device = DeviceChoice::parse(&args.device)?.device()?;
     let dir = std::env::var_os("SPIKEBURN_DATA").map(PathBuf::from);
     let data = cfg.dataset.load(dir.as_deref())?;
-    let r = train_and_test(&cfg, &data, &device, &mut |_| {});
+    let r = train_and_test(&cfg, &data, &device, &mut |_| {}).expect("finite");
     let peak = peak_rss_bytes().map_or(f64::NAN, |b| b as f64 / (1024.0 * 1024.0));
     println!(
         "RESULT\t{}\t{}\t{:.2}\t{:.1}\t{:.3}\t{:.2}\t{:.0}",

@@ -58,7 +58,7 @@ fn main() -> anyhow::Result<()> {
     let mut accs = Vec::new();
     for seed in first..first + seeds {
         cfg.seed = seed;
-        let out = train_and_test(&cfg, &data, &device, &mut |_| {});
+        let out = train_and_test(&cfg, &data, &device, &mut |_| {}).expect("finite");
         let test = &out.test;
         let val = out.history.last().map_or(f64::NAN, |m| m.val_accuracy);
         println!(

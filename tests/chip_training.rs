@@ -42,7 +42,7 @@ fn ideal_chip_is_bit_identical() {
     base.training.epochs = 3;
     let device = burn::tensor::Device::default();
     let run = |cfg: &ExperimentConfig| {
-        let r = train_and_test(cfg, &data, &device, &mut |_| {});
+        let r = train_and_test(cfg, &data, &device, &mut |_| {}).expect("finite");
         let net = r.network.as_any().downcast_ref::<SpikeTimeNetwork>().unwrap();
         let w: Vec<Vec<f64>> = net.layers.iter().map(|l| to_vec_f64(l.weights.val())).collect();
         (w, r.history.iter().map(|m| (m.train_loss, m.val_accuracy)).collect::<Vec<_>>(), r.test)
@@ -120,7 +120,7 @@ fn ideal_chip_is_bit_identical_for_surrogate_networks() {
     let base = surrogate_config(2);
     let device = burn::tensor::Device::default();
     let run = |cfg: &ExperimentConfig| {
-        let r = train_and_test(cfg, &data, &device, &mut |_| {});
+        let r = train_and_test(cfg, &data, &device, &mut |_| {}).expect("finite");
         let h: Vec<_> = r.history.iter().map(|m| (m.train_loss, m.val_accuracy)).collect();
         (surrogate_weights(&r), h, r.test)
     };
@@ -150,7 +150,7 @@ fn surrogate_training_on_the_chip_beats_open_loop() {
         let mut cfg = surrogate_config(4);
         cfg.chip = ChipConfig { profile: Some("bss2".into()), mode, ..ChipConfig::default() };
         cfg.validate().unwrap();
-        let r = train_and_test(&cfg, &data, &device, &mut |_| {});
+        let r = train_and_test(&cfg, &data, &device, &mut |_| {}).expect("finite");
         let limit = 63.0 / 30.0 + 1e-6;
         let w = surrogate_weights(&r);
         assert!(w.iter().flatten().all(|x| x.abs() <= limit), "{mode:?}: weights clipped");

@@ -70,6 +70,7 @@ fn train_then_eval_from_checkpoint_and_weights() {
         assert!(!s[key].is_null(), "summary lacks {key}: {s}");
     }
     assert_eq!(s["epochs"], 10);
+    assert_eq!(s["status"], "completed");
     assert_eq!(s["device"], "flex");
     let acc = s["test_accuracy"].as_f64().unwrap();
     // Above what a network whose hidden layer never learns reaches (the frozen-hidden control:
@@ -185,6 +186,40 @@ fn user_errors_exit_1_with_a_clear_message() {
     let e =
         failed(bin().env("BURN_DEVICE", "tpu").args(["train", "--epochs", "1"]).output().unwrap());
     assert!(e.contains("unknown device 'tpu'"), "{e}");
+}
+
+/// A run whose weights turn NaN (here the first weight bump, `bump-value = nan`, which the
+/// config check still lets through) stops with exit 1 naming the epoch and batch, and leaves a
+/// summary saying so, the completed epochs' metrics and no network: nothing broken is reported
+/// as a result.
+#[test]
+fn a_diverging_run_fails_and_saves_no_network() {
+    let cfg = tmp("nan-bump.toml");
+    std::fs::write(
+        &cfg,
+        "[network]\nweight-init = [[-1.0, 0.01], [-1.0, 0.01]]\n[training]\nbump-value = nan\n",
+    )
+    .unwrap();
+    let run = tmp("diverged");
+    let e = failed(
+        bin()
+            .args(["train", "--epochs", "2", "--config"])
+            .arg(&cfg)
+            .arg("--out")
+            .arg(&run)
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("diverged in epoch 1, after batch 1 of"), "{e}");
+    assert!(e.contains("layer 1 weights hold NaN or inf") && e.contains("no network"), "{e}");
+    let s = summary(&run.join("summary.json"));
+    assert_eq!(s["status"], "diverged");
+    assert_eq!((s["diverged_epoch"].as_u64(), s["diverged_batch"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(s["epochs_completed"].as_u64(), Some(0));
+    assert!(s.get("test_accuracy").is_none(), "no test figure for a diverged run");
+    assert!(!run.join("model.bpk").exists(), "no network saved");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(metrics.lines().count(), 1, "header only: no epoch completed\n{metrics}");
 }
 
 #[test]

@@ -35,7 +35,7 @@ fn torch_seed_2000_replays_the_reference_validation_trajectory() {
         evaluate(&untrained, &data.validation, cfg.training.batch_size_eval, &cfg.loss, &device);
     assert_eq!(before.accuracy, REFERENCE_VALIDATION[0], "initial weights differ from torch's");
 
-    let out = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
+    let out = train(&cfg, &data.train, &data.validation, &device, &mut |_| {}).expect("finite");
     let val: Vec<f64> = out.history.iter().map(|m| m.val_accuracy).collect();
     for m in &out.history {
         println!(

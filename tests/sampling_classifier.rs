@@ -52,7 +52,8 @@ fn wake_sleep_learns_to_classify_and_complete() {
         &val,
         &mut TrainingRng::Spikeburn(Box::new(rng)),
         &mut |_| {},
-    );
+    )
+    .expect("finite");
     let rbm = learner.rbm;
     let sampled = evaluate_sampling(&rbm, &test, 1000, &cfg, &device);
     let exact = evaluate_exact(&rbm, &test, 1000, &cfg, &device);
@@ -156,7 +157,7 @@ fn shipped_configuration_classifies_and_generates_every_digit() {
         ExperimentConfig::from_file(Path::new("models/mnist16-sampling.toml")).expect("config");
     let data = DatasetName::Mnist16.load(Some(&dir)).expect("MNIST");
     let device = Device::default();
-    let run = spikeburn::train::train_and_test(&cfg, &data, &device, &mut |_| {});
+    let run = spikeburn::train::train_and_test(&cfg, &data, &device, &mut |_| {}).expect("finite");
     let rbm = run.network.as_any().downcast_ref::<spikeburn::sampling::SamplingRbm>().unwrap();
     let exact = evaluate_exact(rbm, &data.test, 1000, &cfg, &device).accuracy;
     let means = class_means(&data.train, cfg.sampling.binarize_threshold);

@@ -31,7 +31,8 @@ fn full_and_control(readout: Readout, encoder: Encoder) -> (f64, f64) {
     let data = DatasetName::Yinyang.load(None).unwrap();
     let device = Device::default();
     let run = |cfg: &ExperimentConfig| {
-        let out = train_surrogate(cfg, &data.train, &data.validation, &device, &mut |_| {});
+        let out = train_surrogate(cfg, &data.train, &data.validation, &device, &mut |_| {})
+            .expect("finite");
         assert!(out.history.iter().all(|m| m.train_loss.is_finite()), "{readout:?} {encoder:?}");
         out.history.last().unwrap().val_accuracy
     };

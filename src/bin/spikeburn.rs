@@ -16,7 +16,7 @@ use spikeburn::train::evaluation::mean_std;
 use spikeburn::train::robustness::{Effect, Sweep, robustness, robustness_chart, robustness_csv};
 use spikeburn::train::{
     ChipMode, Evaluation, ExperimentConfig, FeedbackRuleName, Method, NetworkSource, Precision,
-    RandomStream, TrainEvent, bench, evaluate_saved, train_and_test,
+    RandomStream, TrainEvent, bench, evaluate_saved, train_and_test, write_diverged,
 };
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
@@ -364,6 +364,13 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let result = match result {
+        Ok(r) => r,
+        Err(d) => {
+            write_diverged(&cfg, &d, choice.name(), &run)?;
+            bail!("{d}; run folder {}", run.path.display());
+        }
+    };
     for line in result.write(&cfg, &data, &device, choice.name(), &run)? {
         println!("{line}");
     }

@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use burn::tensor::Tensor;
 use serde::Serialize;
 
 use super::config::ExperimentConfig;
@@ -56,8 +57,55 @@ pub trait Learner {
         Vec::new()
     }
 
+    /// The first trained parameter holding a NaN or an infinite value, named (e.g. `layer 2
+    /// weights`); `None` while every parameter is finite. The epoch loop asks after every
+    /// batch and stops the run if one is not ([`Diverged`]).
+    fn non_finite(&self) -> Option<String>;
+
     /// The trained network, without autodiff.
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel>;
+}
+
+/// The first of `tensors` (named) holding a NaN or an infinite value, for
+/// [`Learner::non_finite`].
+pub fn first_non_finite<const D: usize>(
+    tensors: impl IntoIterator<Item = (String, Tensor<D>)>,
+) -> Option<String> {
+    tensors
+        .into_iter()
+        .find(|(_, t)| !t.clone().is_finite().all().into_scalar::<bool>())
+        .map(|(n, _)| n)
+}
+
+/// Training stopped because a loss or a parameter stopped being finite: a diverged run must
+/// not be tested, saved or reported as a result.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("training diverged in epoch {epoch}, {where_}: {what} (the {} epoch(s) before it are in metrics.csv; no network was saved)", history.len())]
+pub struct Diverged {
+    /// Epoch, from 1.
+    pub epoch: usize,
+    /// Training batch (from 1) after which it was seen, `None` for the validation pass.
+    pub batch: Option<usize>,
+    /// What was not finite, e.g. `the batch loss is NaN` or `layer 2 weights hold NaN or inf`.
+    pub what: String,
+    /// The epochs completed before it.
+    pub history: Vec<EpochMetrics>,
+    where_: String,
+}
+
+impl Diverged {
+    fn new(
+        epoch: usize,
+        batch: Option<(usize, usize)>,
+        what: String,
+        history: Vec<EpochMetrics>,
+    ) -> Self {
+        let where_ = match batch {
+            Some((b, n)) => format!("after batch {b} of {n}"),
+            None => "in the validation pass".into(),
+        };
+        Self { epoch, batch: batch.map(|(b, _)| b), what, history, where_ }
+    }
 }
 
 /// What one epoch did.
@@ -135,6 +183,10 @@ fn training_batch(
 /// The epoch loop shared by all methods: StepLR, shuffling and input noise from `rng`, one
 /// validation pass per epoch, then the learner's end-of-epoch hook. Returns the history and the
 /// seconds spent.
+///
+/// # Errors
+/// [`Diverged`] as soon as a batch's loss, a trained parameter ([`Learner::non_finite`]) or
+/// the validation loss is NaN or infinite.
 pub fn run_epochs(
     cfg: &ExperimentConfig,
     learner: &mut dyn Learner,
@@ -142,7 +194,7 @@ pub fn run_epochs(
     validation: &SpikeDataset,
     rng: &mut TrainingRng,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> (Vec<EpochMetrics>, f64) {
+) -> Result<(Vec<EpochMetrics>, f64), Diverged> {
     let t = &cfg.training;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let n_batches = train.len().div_ceil(t.batch_size);
@@ -162,15 +214,27 @@ pub fn run_epochs(
             clipped += step.clipped;
             columns += step.columns;
             match step.loss {
+                Some(l) if !l.is_finite() => {
+                    let what = format!("the batch loss is {l}");
+                    return Err(Diverged::new(epoch, Some((b + 1, n_batches)), what, history));
+                }
                 Some(l) => {
                     loss_sum += l;
                     stepped += 1;
                 }
                 None => bumps += 1,
             }
+            if let Some(name) = learner.non_finite() {
+                let what = format!("{name} hold NaN or inf");
+                return Err(Diverged::new(epoch, Some((b + 1, n_batches)), what, history));
+            }
             on_event(TrainEvent::Batch { epoch, done: b + 1, total: n_batches });
         }
         let val = learner.evaluate(validation, t.batch_size_eval);
+        if !val.loss.is_finite() && !validation.is_empty() {
+            let what = format!("the validation loss is {}", val.loss);
+            return Err(Diverged::new(epoch, None, what, history));
+        }
         rng.validation_pass();
         let extra = learner.end_epoch(epoch);
         let metrics = EpochMetrics {
@@ -188,7 +252,7 @@ pub fn run_epochs(
         on_event(TrainEvent::Epoch(&metrics));
         history.push(metrics);
     }
-    (history, start.elapsed().as_secs_f64())
+    Ok((history, start.elapsed().as_secs_f64()))
 }
 
 /// Throughput of a configuration on a device, measured on real batches.
@@ -274,9 +338,104 @@ mod tests {
             vec![("steps_so_far".into(), self.steps as f64)]
         }
 
+        fn non_finite(&self) -> Option<String> {
+            None
+        }
+
         fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
             Box::new(SpikeTimeNetwork { layers: Vec::new() })
         }
+    }
+
+    /// Goes bad at step `at` (counted from 1 over the whole run) in the way `how` says.
+    struct Failing {
+        steps: usize,
+        at: usize,
+        how: Failure,
+    }
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Failure {
+        Loss(f64),
+        Weights,
+        Validation,
+    }
+
+    impl Learner for Failing {
+        fn step(&mut self, batch: SpikeDataset, _lr: f64) -> StepOutcome {
+            self.steps += 1;
+            match self.how {
+                Failure::Loss(l) if self.steps == self.at => StepOutcome::stepped(l, 0),
+                _ => StepOutcome::stepped(1.0, batch.len()),
+            }
+        }
+
+        fn evaluate(&self, _data: &SpikeDataset, _batch_size: usize) -> Evaluation {
+            let mut e = super::super::evaluation::Tally::default().finish(1);
+            if self.how == Failure::Validation && self.steps >= self.at {
+                e.loss = f64::NAN;
+            }
+            e
+        }
+
+        fn non_finite(&self) -> Option<String> {
+            (self.how == Failure::Weights && self.steps >= self.at)
+                .then(|| "layer 2 weights".to_string())
+        }
+
+        fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
+            Box::new(SpikeTimeNetwork { layers: Vec::new() })
+        }
+    }
+
+    /// A NaN or infinite batch loss, a parameter that is not finite, or a NaN validation loss
+    /// stops the run at once with the epoch and batch named and the completed epochs kept.
+    #[test]
+    fn divergence_stops_the_run_where_it_happens() {
+        let mut cfg = ExperimentConfig::default();
+        (cfg.training.epochs, cfg.training.batch_size) = (4, 4);
+        let data = SpikeDataset { n_inputs: 1, times: vec![0.5; 12], labels: vec![0; 12] };
+        let run = |how, at| {
+            let mut learner = Failing { steps: 0, at, how };
+            let mut rng = TrainingRng::new(&cfg);
+            let r = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {});
+            (r.map(|_| ()).unwrap_err(), learner.steps)
+        };
+        // 3 batches per epoch: step 5 is epoch 2, batch 2.
+        let (d, steps) = run(Failure::Loss(f64::NAN), 5);
+        assert_eq!((d.epoch, d.batch, d.history.len(), steps), (2, Some(2), 1, 5));
+        assert!(d.what.contains("loss is NaN"), "{}", d.what);
+        let text = d.to_string();
+        assert!(text.contains("epoch 2") && text.contains("batch 2 of 3"), "{text}");
+        let (d, _) = run(Failure::Loss(f64::INFINITY), 1);
+        assert_eq!((d.epoch, d.batch, d.history.len()), (1, Some(1), 0));
+        assert!(d.what.contains("inf"), "{}", d.what);
+        let (d, steps) = run(Failure::Weights, 9);
+        assert_eq!((d.epoch, d.batch, d.history.len(), steps), (3, Some(3), 2, 9));
+        assert!(d.what.contains("layer 2 weights"), "{}", d.what);
+        let (d, steps) = run(Failure::Validation, 6);
+        assert_eq!((d.epoch, d.batch, d.history.len(), steps), (2, None, 1, 6));
+        assert!(d.to_string().contains("validation pass"), "{d}");
+        // Never failing: all four epochs.
+        let mut learner = Failing { steps: 0, at: usize::MAX, how: Failure::Weights };
+        let mut rng = TrainingRng::new(&cfg);
+        let (h, _) = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {}).unwrap();
+        assert_eq!(h.len(), 4);
+    }
+
+    /// `first_non_finite` names the first tensor with a NaN or an infinity, and only such.
+    #[test]
+    fn first_non_finite_names_the_bad_tensor() {
+        let d = burn::tensor::Device::default();
+        let t = |v: [f32; 3]| Tensor::<1>::from_floats(v, &d);
+        let named = |v: Vec<[f32; 3]>| {
+            v.into_iter().enumerate().map(|(i, x)| (format!("t{i}"), t(x))).collect::<Vec<_>>()
+        };
+        assert_eq!(first_non_finite(named(vec![[1.0, -2.0, 3e38], [0.0; 3]])), None);
+        let bad = named(vec![[1.0; 3], [0.0, f32::NAN, 1.0], [f32::INFINITY; 3]]);
+        assert_eq!(first_non_finite(bad).as_deref(), Some("t1"));
+        let inf = named(vec![[1.0, f32::NEG_INFINITY, 1.0]]);
+        assert_eq!(first_non_finite(inf).as_deref(), Some("t0"));
     }
 
     /// The end-of-epoch hook runs once per epoch, after that epoch's batches, and its values
@@ -289,7 +448,8 @@ mod tests {
         let data = SpikeDataset { n_inputs: 1, times: vec![0.5; 10], labels: vec![0; 10] };
         let mut learner = Counting { epochs_seen: Vec::new(), steps: 0, rates: Vec::new() };
         let mut rng = TrainingRng::new(&cfg);
-        let (history, _) = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {});
+        let (history, _) =
+            run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {}).expect("finite");
         assert_eq!(learner.epochs_seen, [1, 2, 3]);
         let steps: Vec<f64> = history.iter().map(|m| m.extra[0].1).collect();
         assert_eq!(steps, [3.0, 6.0, 9.0], "10 samples in batches of 4: 3 steps per epoch");
@@ -307,7 +467,8 @@ mod tests {
         let data = SpikeDataset { n_inputs: 1, times: vec![0.5; 8], labels: vec![0; 8] };
         let mut learner = Counting { epochs_seen: Vec::new(), steps: 0, rates: Vec::new() };
         let mut rng = TrainingRng::new(&cfg);
-        let (history, _) = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {});
+        let (history, _) =
+            run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {}).expect("finite");
         let want = [0.01, 0.01, 0.005, 0.005, 0.0025];
         let per_epoch: Vec<f64> = history.iter().map(|m| m.learning_rate).collect();
         assert_eq!(per_epoch, want);

@@ -24,14 +24,14 @@ pub use config::{
     Precision, RandomStream, SamplingConfig, SleepChains, SurrogateConfig,
 };
 pub use epochs::{
-    BenchReport, EpochMetrics, Learner, StepOutcome, TrainEvent, TrainOutcome, bench_learner,
-    run_epochs,
+    BenchReport, Diverged, EpochMetrics, Learner, StepOutcome, TrainEvent, TrainOutcome,
+    bench_learner, first_non_finite, run_epochs,
 };
 pub use evaluation::{ChipResults, Evaluation};
 pub use method::{LoadError, MethodKind, NetworkSource};
 pub use model::{TrainedModel, WithFeedback};
-pub use report::Summary;
+pub use report::{DivergedSummary, Summary};
 pub use rng::TrainingRng;
-pub use run::{EvalResult, RunResult, bench, evaluate_saved, train_and_test};
+pub use run::{EvalResult, RunResult, bench, evaluate_saved, train_and_test, write_diverged};
 pub use surrogate::{SurrogateLearner, evaluate_surrogate, train_surrogate};
 pub use ttfs::{Trainer, TtfsLearner, evaluate, train};

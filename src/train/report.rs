@@ -12,6 +12,8 @@ use super::evaluation::Evaluation;
 /// The outcome of a run, as written to `summary.json`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Summary {
+    /// `completed` (a run that diverged writes a [`DivergedSummary`] instead).
+    pub status: String,
     /// Experiment name.
     pub name: String,
     /// Dataset name.
@@ -53,6 +55,7 @@ impl Summary {
     /// accuracy, 0 epochs, 0 s); `train` fills those three in.
     pub fn of_test(cfg: &ExperimentConfig, device: &str, test: &Evaluation) -> Self {
         Self {
+            status: "completed".into(),
             name: cfg.name.clone(),
             dataset: cfg.dataset.name().into(),
             method: cfg.method.name().into(),
@@ -69,6 +72,50 @@ impl Summary {
             seed: cfg.seed,
             spikeburn_version: env!("CARGO_PKG_VERSION").into(),
             chip: test.chip.clone(),
+        }
+    }
+}
+
+/// The `summary.json` of a training run that diverged ([`super::Diverged`]): where and why,
+/// and no test figures, since no network was tested.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DivergedSummary {
+    /// `diverged`.
+    pub status: String,
+    /// Experiment name.
+    pub name: String,
+    /// `ttfs`, `surrogate` or `sampling`.
+    pub method: String,
+    /// Seed.
+    pub seed: u64,
+    /// The epoch (from 1) it diverged in.
+    pub diverged_epoch: usize,
+    /// The training batch (from 1) after which it was seen; absent for the validation pass.
+    pub diverged_batch: Option<usize>,
+    /// What was not finite.
+    pub reason: String,
+    /// Epochs completed before it (their rows are in `metrics.csv`).
+    pub epochs_completed: usize,
+    /// Device name.
+    pub device: String,
+    /// spikeburn version.
+    pub spikeburn_version: String,
+}
+
+impl DivergedSummary {
+    /// The summary of `cfg`'s run that stopped with `d` on `device`.
+    pub fn of(cfg: &ExperimentConfig, device: &str, d: &super::Diverged) -> Self {
+        Self {
+            status: "diverged".into(),
+            name: cfg.name.clone(),
+            method: cfg.method.name().into(),
+            seed: cfg.seed,
+            diverged_epoch: d.epoch,
+            diverged_batch: d.batch,
+            reason: d.what.clone(),
+            epochs_completed: d.history.len(),
+            device: device.into(),
+            spikeburn_version: env!("CARGO_PKG_VERSION").into(),
         }
     }
 }

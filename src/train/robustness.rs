@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use burn::tensor::Device;
 
 use super::config::{ChipConfig, ChipMode, ConfigError, ExperimentConfig};
+use super::epochs::Diverged;
 use super::evaluation::mean_std;
 use super::model::TrainedModel;
 use super::run::train_and_test;
@@ -177,7 +178,7 @@ pub fn robustness(
     let ideal = match ideal {
         Some(n) => n,
         None => {
-            trained = train_and_test(&ideal_cfg, data, device, &mut |_| {}).network;
+            trained = train_and_test(&ideal_cfg, data, device, &mut |_| {})?.network;
             trained.as_ref()
         }
     };
@@ -213,7 +214,7 @@ pub fn robustness(
                 instances: sweep.chips,
             };
             c.validate()?;
-            let r = train_and_test(&c, data, device, &mut |_| {});
+            let r = train_and_test(&c, data, device, &mut |_| {})?;
             Some(r.test.chip.expect("tested on its chips").accuracies)
         } else {
             None
@@ -234,6 +235,15 @@ pub enum SweepError {
     /// Writing a file failed.
     #[error(transparent)]
     Io(#[from] IoError),
+    /// A training run of the sweep diverged.
+    #[error(transparent)]
+    Diverged(#[from] Box<Diverged>),
+}
+
+impl From<Diverged> for SweepError {
+    fn from(d: Diverged) -> Self {
+        Box::new(d).into()
+    }
 }
 
 /// The sweep as CSV: one row per level with mean and std of each kind, then every instance.

@@ -5,11 +5,11 @@
 use burn::tensor::Device;
 
 use super::config::ExperimentConfig;
-use super::epochs::{BenchReport, EpochMetrics, TrainEvent, bench_learner, run_epochs};
+use super::epochs::{BenchReport, Diverged, EpochMetrics, TrainEvent, bench_learner, run_epochs};
 use super::evaluation::Evaluation;
 use super::method::{LoadError, NetworkSource};
 use super::model::TrainedModel;
-use super::report::{Summary, metrics_csv};
+use super::report::{DivergedSummary, Summary, metrics_csv};
 use crate::data::{SpikeDataset, Splits};
 use crate::io::{IoError, RunDir, files};
 
@@ -28,18 +28,21 @@ pub struct RunResult {
 
 /// Train `cfg`'s method on `data.train` (validating on `data.validation` every epoch), then
 /// evaluate on `data.test`.
+///
+/// # Errors
+/// [`Diverged`] if a loss or a parameter stopped being finite: nothing is tested.
 pub fn train_and_test(
     cfg: &ExperimentConfig,
     data: &Splits,
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> RunResult {
+) -> Result<RunResult, Diverged> {
     let (mut learner, mut rng) = cfg.method.kind().learner(cfg, &data.train, device);
     let (history, train_seconds) =
-        run_epochs(cfg, learner.as_mut(), &data.train, &data.validation, &mut rng, on_event);
+        run_epochs(cfg, learner.as_mut(), &data.train, &data.validation, &mut rng, on_event)?;
     let network = learner.into_trained();
     let test = network.test(&data.test, cfg, device);
-    RunResult { network, history, train_seconds, test }
+    Ok(RunResult { network, history, train_seconds, test })
 }
 
 impl RunResult {
@@ -69,6 +72,21 @@ impl RunResult {
         run.write_json(files::SUMMARY, &summary)?;
         self.network.write_reports(cfg, data, device, run)
     }
+}
+
+/// Write what a diverged run leaves into `run`: the completed epochs' `metrics.csv` and a
+/// `summary.json` saying where and why it diverged ([`DivergedSummary`]); no network.
+///
+/// # Errors
+/// [`IoError`] naming the file.
+pub fn write_diverged(
+    cfg: &ExperimentConfig,
+    diverged: &Diverged,
+    device_name: &str,
+    run: &RunDir,
+) -> Result<(), IoError> {
+    run.write(files::METRICS, &metrics_csv(&diverged.history))?;
+    run.write_json(files::SUMMARY, &DivergedSummary::of(cfg, device_name, diverged))
 }
 
 /// A saved network and its test-split evaluation.

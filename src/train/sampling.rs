@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::config::ExperimentConfig;
-use super::epochs::{Learner, StepOutcome};
+use super::epochs::{Learner, StepOutcome, first_non_finite};
 use super::evaluation::{Evaluation, Tally};
 use super::model::TrainedModel;
 use super::rng::TrainingRng;
@@ -220,6 +220,16 @@ impl Learner for SamplingLearner<'_> {
     /// classified by sampling ([`evaluate_sampling`]).
     fn evaluate(&self, data: &SpikeDataset, batch_size: usize) -> Evaluation {
         evaluate_exact(&self.rbm, data, batch_size, self.cfg, &self.device)
+    }
+
+    fn non_finite(&self) -> Option<String> {
+        let r = &self.rbm;
+        first_non_finite([("couplings".to_string(), r.weights.val())]).or_else(|| {
+            first_non_finite([
+                ("visible biases".to_string(), r.visible_bias.val()),
+                ("hidden biases".to_string(), r.hidden_bias.val()),
+            ])
+        })
     }
 
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
@@ -610,11 +620,42 @@ mod tests {
                 &test,
                 &mut TrainingRng::Spikeburn(Box::new(rng)),
                 &mut |_| {},
-            );
+            )
+            .expect("finite");
             let exact = evaluate_exact(&learner.rbm, &test, 300, &cfg, &device).accuracy;
             let sampled = evaluate_sampling(&learner.rbm, &test, 300, &cfg, &device).accuracy;
             assert!(exact > 0.95 && sampled > 0.9, "{chains:?}: exact {exact}, sampled {sampled}");
         }
+    }
+
+    /// An infinite learning rate makes the couplings infinite at the first step: the run stops
+    /// there, naming them, instead of sampling from a broken machine.
+    #[test]
+    fn an_infinite_learning_rate_diverges_at_once() {
+        let device = Device::default();
+        let train = prototypes(200, 2);
+        let mut cfg = ExperimentConfig {
+            method: Method::Sampling,
+            dataset: DatasetName::Mnist16,
+            ..Default::default()
+        };
+        cfg.network.hidden = vec![10];
+        cfg.training.epochs = 2;
+        cfg.training.batch_size = 50;
+        cfg.training.learning_rate = f64::INFINITY;
+        let mut rng = StdRng::seed_from_u64(0);
+        let mut learner = SamplingLearner::new(&cfg, Some(&train), &device, &mut rng);
+        let d = run_epochs(
+            &cfg,
+            &mut learner,
+            &train,
+            &train,
+            &mut TrainingRng::Spikeburn(Box::new(rng)),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert_eq!((d.epoch, d.batch), (1, Some(1)), "{d}");
+        assert!(d.what.contains("couplings") || d.what.contains("biases"), "{d}");
     }
 
     #[test]

@@ -11,7 +11,9 @@ use rand::rngs::StdRng;
 
 use super::chip::{ChipSession, evaluate_surrogate_on_chip, training_session, with_chips};
 use super::config::ExperimentConfig;
-use super::epochs::{Learner, StepOutcome, TrainEvent, TrainOutcome, run_epochs};
+use super::epochs::{
+    Diverged, Learner, StepOutcome, TrainEvent, TrainOutcome, first_non_finite, run_epochs,
+};
 use super::evaluation::{Evaluation, Tally};
 use super::model::{TrainedModel, WithFeedback};
 use super::rng::TrainingRng;
@@ -257,6 +259,11 @@ impl Learner for SurrogateLearner<'_> {
         }
     }
 
+    fn non_finite(&self) -> Option<String> {
+        let named = self.weights().into_iter().enumerate();
+        first_non_finite(named.map(|(l, w)| (format!("layer {} weights", l + 1), w)))
+    }
+
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
         let network = Box::new(self.inference_network());
         with_chips(WithFeedback::wrap(network, self.feedback.as_ref()), self.test_chips)
@@ -293,17 +300,20 @@ fn hidden_errors(
 }
 
 /// Train a surrogate-gradient network on `train`, validating on `validation` after every epoch.
+///
+/// # Errors
+/// [`Diverged`] if a loss or a weight stops being finite.
 pub fn train_surrogate(
     cfg: &ExperimentConfig,
     train: &SpikeDataset,
     validation: &SpikeDataset,
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> TrainOutcome<SurrogateNetwork> {
+) -> Result<TrainOutcome<SurrogateNetwork>, Diverged> {
     let (mut learner, mut rng) = SurrogateLearner::seeded(cfg, device);
     let (history, train_seconds) =
-        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
-    TrainOutcome { network: learner.inference_network(), history, train_seconds }
+        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event)?;
+    Ok(TrainOutcome { network: learner.inference_network(), history, train_seconds })
 }
 
 impl TrainedModel for SurrogateNetwork {

@@ -11,7 +11,9 @@ use rand::rngs::StdRng;
 
 use super::chip::{ChipSession, evaluate_on_chip, training_session, with_chips};
 use super::config::ExperimentConfig;
-use super::epochs::{Learner, StepOutcome, TrainEvent, TrainOutcome, run_epochs};
+use super::epochs::{
+    Diverged, Learner, StepOutcome, TrainEvent, TrainOutcome, first_non_finite, run_epochs,
+};
 use super::evaluation::{Evaluation, Tally};
 use super::model::{TrainedModel, WithFeedback};
 use super::rng::TrainingRng;
@@ -354,6 +356,11 @@ impl Learner for TtfsLearner<'_> {
         self.trainer.feedback_columns(epoch, probe.as_ref(), &self.device)
     }
 
+    fn non_finite(&self) -> Option<String> {
+        let named = self.trainer.weights().into_iter().enumerate();
+        first_non_finite(named.map(|(l, w)| (format!("layer {} weights", l + 1), w)))
+    }
+
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
         let Trainer { network, feedback, test_chips, .. } = self.trainer;
         with_chips(WithFeedback::wrap(Box::new(network), feedback.as_ref()), test_chips)
@@ -361,17 +368,20 @@ impl Learner for TtfsLearner<'_> {
 }
 
 /// Train a first-spike-time network on `train`, validating on `validation` after every epoch.
+///
+/// # Errors
+/// [`Diverged`] if a loss or a weight stops being finite.
 pub fn train(
     cfg: &ExperimentConfig,
     train: &SpikeDataset,
     validation: &SpikeDataset,
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> TrainOutcome<SpikeTimeNetwork> {
+) -> Result<TrainOutcome<SpikeTimeNetwork>, Diverged> {
     let (mut learner, mut rng) = TtfsLearner::seeded(cfg, device);
     let (history, train_seconds) =
-        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event);
-    TrainOutcome { network: learner.trainer.network, history, train_seconds }
+        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event)?;
+    Ok(TrainOutcome { network: learner.trainer.network, history, train_seconds })
 }
 
 impl TrainedModel for SpikeTimeNetwork {
@@ -468,7 +478,8 @@ mod tests {
         let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
         let device = Device::default();
         let weights = |cfg: &ExperimentConfig| {
-            let out = train(cfg, &data.train, &data.validation, &device, &mut |_| {});
+            let out =
+                train(cfg, &data.train, &data.validation, &device, &mut |_| {}).expect("finite");
             out.network.layers.iter().flat_map(|l| to_vec_f64(l.weights.val())).collect::<Vec<_>>()
         };
         let a = weights(&cfg);
@@ -490,9 +501,11 @@ mod tests {
         cfg.training.epochs = 10;
         let data = crate::data::DatasetName::Yinyang.load(None).expect("generated");
         let device = Device::default();
-        let full = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
+        let full =
+            train(&cfg, &data.train, &data.validation, &device, &mut |_| {}).expect("finite");
         cfg.training.frozen_layers = vec![0];
-        let control = train(&cfg, &data.train, &data.validation, &device, &mut |_| {});
+        let control =
+            train(&cfg, &data.train, &data.validation, &device, &mut |_| {}).expect("finite");
         let (f, c) = (full.history[9].val_accuracy, control.history[9].val_accuracy);
         println!("validation after 10 epochs: {f} (control with frozen hidden layer {c})");
         assert!(f > 0.88 && f > c + 0.05, "hidden layer does not learn: {f} vs control {c}");
