@@ -159,6 +159,7 @@ fn dump_config_prints_resolved_toml() {
 fn user_errors_exit_1_with_a_clear_message() {
     let e = failed(bin().args(["train", "--config", "no/such.toml"]).output().unwrap());
     assert!(e.contains("no/such.toml"), "{e}");
+    assert_eq!(e.matches("os error").count(), 1, "the OS error once: {e}");
 
     let bad = tmp("bad.toml");
     std::fs::write(&bad, "[training]\nepoch = 3\n").unwrap();

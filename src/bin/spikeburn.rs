@@ -575,9 +575,25 @@ fn run(cli: Cli) -> Result<()> {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(cli).context("spikeburn failed") {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", report(&e));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes joined by `: `, each cause once: errors that already print their
+/// source (`"{path}: {source}"`) would otherwise show it twice.
+fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -605,6 +621,18 @@ mod tests {
     fn sample_has_no_rng_flag() {
         assert!(Cli::try_parse_from(["spikeburn", "sample", "--rng", "torch"]).is_err());
         assert!(Cli::try_parse_from(["spikeburn", "train", "--rng", "torch"]).is_ok());
+    }
+
+    /// Each cause is printed once, also when an error's own message already holds its source;
+    /// causes that add something are kept.
+    #[test]
+    fn error_report_names_each_cause_once() {
+        let os = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file (os error 2)");
+        let io = spikeburn::io::IoError::Os { path: "a/b.toml".into(), source: os };
+        let e = anyhow::Error::new(io).context("spikeburn failed");
+        assert_eq!(report(&e), "spikeburn failed: a/b.toml: No such file (os error 2)");
+        let plain = anyhow::anyhow!("inner").context("middle").context("outer");
+        assert_eq!(report(&plain), "outer: middle: inner");
     }
 
     #[test]
