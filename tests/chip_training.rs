@@ -165,3 +165,37 @@ fn surrogate_training_on_the_chip_beats_open_loop() {
         assert!(chip > open_loop + 0.05, "{mode:?}: {chip} on the chip, open loop {open_loop}");
     }
 }
+
+#[test]
+/// With spike loss the bump looks at the neurons' threshold crossings, not at the lost spikes:
+/// training on such a chip takes optimizer steps and learns. (It used to bump every batch —
+/// the Yin-Yang output layer allows no missing spike — and never step: 31 % validation.)
+fn spike_loss_does_not_turn_every_batch_into_a_bump() {
+    use spikeburn::train::robustness::Effect;
+    let data = yinyang(600);
+    let device = burn::tensor::Device::default();
+    let base = ChipConfig::read_profile("ideal").unwrap();
+    let profile = Effect::SpikeLoss.apply(&base, 0.05).unwrap();
+    let path = std::env::temp_dir().join(format!("spike-loss-{}.toml", std::process::id()));
+    std::fs::write(&path, toml::to_string(&profile).unwrap()).unwrap();
+    for mode in [ChipMode::InTheLoop, ChipMode::Exact, ChipMode::Aware] {
+        let mut cfg = ExperimentConfig::default();
+        cfg.training.epochs = 5;
+        cfg.chip =
+            ChipConfig { profile: Some(path.display().to_string()), mode, ..ChipConfig::default() };
+        cfg.validate().unwrap();
+        let r = train_and_test(&cfg, &data, &device, &mut |_| {}).expect("finite");
+        let batches = 600usize.div_ceil(cfg.training.batch_size);
+        for m in &r.history {
+            assert!(
+                m.bumps < batches,
+                "{mode:?} epoch {}: {} bumps of {batches}",
+                m.epoch,
+                m.bumps
+            );
+        }
+        let val = r.history.last().unwrap().val_accuracy;
+        assert!(val > 0.55, "{mode:?}: validation {val} after 5 epochs (stuck: 0.31)");
+    }
+    let _ = std::fs::remove_file(path);
+}

@@ -217,12 +217,21 @@ impl<'a> Trainer<'a> {
             predict(trace.output()).iter().zip(labels).filter(|(p, l)| **p == Some(**l)).count();
         let mut outcome = StepOutcome { loss: None, correct, clipped: 0, columns: 0 };
         let before = self.weights();
-        let bumped = self.bumper.check(
-            &mut self.network,
-            &trace.activations,
-            &t.max_missing,
-            &t.frozen_layers,
-        );
+        // On a chip the bump looks at the neurons' threshold crossings, not at the observed
+        // spikes: a spike lost (or moved) on its way out says nothing about the weights, and
+        // with spike loss every batch would bump and none would learn.
+        let crossed: Vec<Tensor<2>>;
+        let activity = match &chip_trace {
+            Some(c) => {
+                crossed = std::iter::once(c.observed.activations[0].clone())
+                    .chain(c.crossings.iter().cloned())
+                    .collect();
+                &crossed
+            }
+            None => &trace.activations,
+        };
+        let bumped =
+            self.bumper.check(&mut self.network, activity, &t.max_missing, &t.frozen_layers);
         if bumped.is_some() {
             self.clip_weights();
             self.follow(&before);
