@@ -77,10 +77,16 @@ pub fn first_non_finite<const D: usize>(
         .map(|(n, _)| n)
 }
 
+/// The first layer (`layer k weights`, from 1) whose weights hold a NaN or an infinite value.
+pub fn first_non_finite_layer(weights: Vec<Tensor<2>>) -> Option<String> {
+    let named = weights.into_iter().enumerate();
+    first_non_finite(named.map(|(l, w)| (format!("layer {} weights", l + 1), w)))
+}
+
 /// Training stopped because a loss or a parameter stopped being finite: a diverged run must
 /// not be tested, saved or reported as a result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("training diverged in epoch {epoch}, {where_}: {what} (the {} epoch(s) before it are in metrics.csv; no network was saved)", history.len())]
+#[error("training diverged in epoch {epoch}, {}: {what} (the {} epoch(s) before it are in metrics.csv; no network was saved)", self.place(), history.len())]
 pub struct Diverged {
     /// Epoch, from 1.
     pub epoch: usize,
@@ -88,23 +94,19 @@ pub struct Diverged {
     pub batch: Option<usize>,
     /// What was not finite, e.g. `the batch loss is NaN` or `layer 2 weights hold NaN or inf`.
     pub what: String,
+    /// Training batches per epoch.
+    pub batches: usize,
     /// The epochs completed before it.
     pub history: Vec<EpochMetrics>,
-    where_: String,
 }
 
 impl Diverged {
-    fn new(
-        epoch: usize,
-        batch: Option<(usize, usize)>,
-        what: String,
-        history: Vec<EpochMetrics>,
-    ) -> Self {
-        let where_ = match batch {
-            Some((b, n)) => format!("after batch {b} of {n}"),
+    /// Where in the epoch it was seen, for the message.
+    fn place(&self) -> String {
+        match self.batch {
+            Some(b) => format!("after batch {b} of {}", self.batches),
             None => "in the validation pass".into(),
-        };
-        Self { epoch, batch: batch.map(|(b, _)| b), what, history, where_ }
+        }
     }
 }
 
@@ -205,6 +207,8 @@ pub fn run_epochs(
     for epoch in 1..=t.epochs {
         let epoch_start = Instant::now();
         let lr = learning_rate(cfg, epoch);
+        let diverged =
+            |batch, what, history| Diverged { epoch, batch, what, batches: n_batches, history };
         rng.shuffle(&mut order);
         let (mut loss_sum, mut stepped, mut correct) = (0.0, 0usize, 0usize);
         let (mut bumps, mut clipped, mut columns) = (0usize, 0usize, 0usize);
@@ -216,7 +220,7 @@ pub fn run_epochs(
             match step.loss {
                 Some(l) if !l.is_finite() => {
                     let what = format!("the batch loss is {l}");
-                    return Err(Diverged::new(epoch, Some((b + 1, n_batches)), what, history));
+                    return Err(diverged(Some(b + 1), what, history));
                 }
                 Some(l) => {
                     loss_sum += l;
@@ -226,14 +230,14 @@ pub fn run_epochs(
             }
             if let Some(name) = learner.non_finite() {
                 let what = format!("{name} hold NaN or inf");
-                return Err(Diverged::new(epoch, Some((b + 1, n_batches)), what, history));
+                return Err(diverged(Some(b + 1), what, history));
             }
             on_event(TrainEvent::Batch { epoch, done: b + 1, total: n_batches });
         }
         let val = learner.evaluate(validation, t.batch_size_eval);
         if !val.loss.is_finite() && !validation.is_empty() {
             let what = format!("the validation loss is {}", val.loss);
-            return Err(Diverged::new(epoch, None, what, history));
+            return Err(diverged(None, what, history));
         }
         rng.validation_pass();
         let extra = learner.end_epoch(epoch);

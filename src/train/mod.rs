@@ -25,7 +25,7 @@ pub use config::{
 };
 pub use epochs::{
     BenchReport, Diverged, EpochMetrics, Learner, StepOutcome, TrainEvent, TrainOutcome,
-    bench_learner, first_non_finite, run_epochs,
+    bench_learner, first_non_finite, first_non_finite_layer, run_epochs,
 };
 pub use evaluation::{ChipResults, Evaluation};
 pub use method::{LoadError, MethodKind, NetworkSource};

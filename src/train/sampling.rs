@@ -224,12 +224,11 @@ impl Learner for SamplingLearner<'_> {
 
     fn non_finite(&self) -> Option<String> {
         let r = &self.rbm;
-        first_non_finite([("couplings".to_string(), r.weights.val())]).or_else(|| {
-            first_non_finite([
-                ("visible biases".to_string(), r.visible_bias.val()),
-                ("hidden biases".to_string(), r.hidden_bias.val()),
-            ])
-        })
+        first_non_finite([
+            ("couplings".to_string(), r.weights.val().flatten::<1>(0, 1)),
+            ("visible biases".to_string(), r.visible_bias.val()),
+            ("hidden biases".to_string(), r.hidden_bias.val()),
+        ])
     }
 
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {

@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use super::chip::{ChipSession, evaluate_surrogate_on_chip, training_session, with_chips};
 use super::config::ExperimentConfig;
 use super::epochs::{
-    Diverged, Learner, StepOutcome, TrainEvent, TrainOutcome, first_non_finite, run_epochs,
+    Diverged, Learner, StepOutcome, TrainEvent, TrainOutcome, first_non_finite_layer, run_epochs,
 };
 use super::evaluation::{Evaluation, Tally};
 use super::model::{TrainedModel, WithFeedback};
@@ -260,8 +260,7 @@ impl Learner for SurrogateLearner<'_> {
     }
 
     fn non_finite(&self) -> Option<String> {
-        let named = self.weights().into_iter().enumerate();
-        first_non_finite(named.map(|(l, w)| (format!("layer {} weights", l + 1), w)))
+        first_non_finite_layer(self.weights())
     }
 
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
