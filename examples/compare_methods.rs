@@ -62,12 +62,12 @@ fn child(config: &Path, args: &Args) -> Result<()> {
     let r = train_and_test(&cfg, &data, &device, &mut |_| {}).expect("finite");
     let peak = peak_rss_bytes().map_or(f64::NAN, |b| b as f64 / (1024.0 * 1024.0));
     println!(
-        "RESULT\t{}\t{}\t{:.2}\t{:.1}\t{:.3}\t{:.2}\t{:.0}",
+        "RESULT\t{}\t{}\t{:.2}\t{:.1}\t{}\t{:.2}\t{:.0}",
         cfg.method.name(),
         cfg.training.epochs,
         100.0 * r.test.accuracy,
         r.test.mean_spikes,
-        r.test.mean_decision_time,
+        r.test.mean_decision_time.map_or("-".into(), |t| format!("{t:.3}")),
         r.train_seconds / cfg.training.epochs as f64,
         peak
     );

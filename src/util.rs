@@ -54,6 +54,56 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// The memory the system can still give (`MemAvailable` of `/proc/meminfo`), in bytes; `None`
+/// where unavailable.
+pub fn available_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// A run whose estimated memory exceeds what the machine has.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error(
+    "{what} would need at least {} of memory ({how}); this machine has {} available: make it \
+     smaller",
+    gib(*.needed),
+    gib(*.available)
+)]
+pub struct TooLarge {
+    /// What is run.
+    pub what: String,
+    /// The lower bound, bytes.
+    pub needed: u128,
+    /// What the estimate is made of.
+    pub how: String,
+    /// The memory available, bytes.
+    pub available: u128,
+}
+
+fn gib(bytes: u128) -> String {
+    let g = bytes as f64 / (1u64 << 30) as f64;
+    if g >= 1e4 { format!("{g:.3e} GiB") } else { format!("{g:.2} GiB") }
+}
+
+/// Refuses a run that needs at least `needed` bytes (`how`: the terms of the estimate) before
+/// anything is allocated, if it exceeds the available memory (never where that is unknown).
+///
+/// # Errors
+/// [`TooLarge`] with the estimate.
+pub fn check_memory(what: &str, needed: u128, how: &str) -> Result<(), TooLarge> {
+    match available_memory_bytes() {
+        Some(available) if needed > u128::from(available) => Err(TooLarge {
+            what: what.into(),
+            needed,
+            how: how.into(),
+            available: u128::from(available),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The process's current resident memory (`VmRSS`), in bytes; `None` where unavailable.
 pub fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

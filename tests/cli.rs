@@ -195,10 +195,11 @@ fn user_errors_exit_1_with_a_clear_message() {
 /// as a result.
 #[test]
 fn a_diverging_run_fails_and_saves_no_network() {
-    let cfg = tmp("nan-bump.toml");
+    // A finite bump (it passes validation) that is infinite in f32: the first bump diverges.
+    let cfg = tmp("huge-bump.toml");
     std::fs::write(
         &cfg,
-        "[network]\nweight-init = [[-1.0, 0.01], [-1.0, 0.01]]\n[training]\nbump-value = nan\n",
+        "[network]\nweight-init = [[-1.0, 0.01], [-1.0, 0.01]]\n[training]\nbump-value = 1e308\n",
     )
     .unwrap();
     let run = tmp("diverged");

@@ -187,7 +187,7 @@ fn reference_weights_errors_name_the_file_and_problem() {
 fn checkpoint_round_trip_and_architecture_mismatch() {
     let (cfg, device, net, x) = setup();
     let path = tmp("model.bpk");
-    save_checkpoint(&net, &path).unwrap();
+    save_checkpoint(&net, &path, &[]).unwrap();
     let loaded = load_checkpoint(&cfg.layer_configs(), &path, &device).unwrap();
     assert_eq!(to_vec_f64(net.forward(x.clone())), to_vec_f64(loaded.forward(x)));
 

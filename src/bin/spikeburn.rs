@@ -10,14 +10,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use spikeburn::data::{DatasetName, Splits};
 use spikeburn::device::DeviceChoice;
-use spikeburn::io::{RunDir, files, npy};
+use spikeburn::io::{Existing, RunDir, files, npy};
 use spikeburn::sampling::{SampleConfig, run_sample};
 use spikeburn::train::evaluation::mean_std;
+use spikeburn::train::report::metrics_csv;
 use spikeburn::train::robustness::{Effect, Sweep, robustness, robustness_chart, robustness_csv};
 use spikeburn::train::{
     ChipMode, Evaluation, ExperimentConfig, FeedbackRuleName, Method, NetworkSource, Precision,
     RandomStream, TrainEvent, bench, evaluate_saved, train_and_test, write_diverged,
 };
+use spikeburn::util::check_memory;
 
 /// Spiking neural networks on Burn: exact first-spike-time training and friends.
 #[derive(Debug, Parser)]
@@ -66,9 +68,12 @@ struct RobustnessCmd {
     /// The ideally trained network (a burnpack checkpoint); trained first if absent.
     #[arg(long, value_name = "PATH")]
     checkpoint: Option<PathBuf>,
-    /// Run folder (default: a fresh folder under runs/).
+    /// Run folder (default: a fresh folder under runs/); it must be new or empty.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace the `--out` folder if it holds an earlier run (its files are removed first).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -98,9 +103,12 @@ struct SampleCmd {
     /// Override the seed of the chip's fixed pattern.
     #[arg(long, value_name = "SEED")]
     chip_seed: Option<u64>,
-    /// Run folder (default: a fresh folder under runs/).
+    /// Run folder (default: a fresh folder under runs/); it must be new or empty.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace the `--out` folder if it holds an earlier run (its files are removed first).
+    #[arg(long)]
+    force: bool,
 }
 
 fn run_sample_cmd(cmd: &SampleCmd) -> Result<()> {
@@ -130,7 +138,9 @@ fn run_sample_cmd(cmd: &SampleCmd) -> Result<()> {
         cfg.chip.seed = s;
     }
     cfg.validate()?;
-    let run = RunDir::create(cmd.out.as_deref(), &cfg.name)?;
+    let (need, how) = cfg.memory_estimate();
+    check_memory(&format!("sampling {}", cfg.name), need, &how)?;
+    let run = RunDir::create(cmd.out.as_deref(), &cfg.name, existing(cmd.force))?;
     run.write(files::CONFIG, &cfg.to_toml())?;
     println!(
         "sampling {} ({} units, {:?} sampler, {} chains × {} steps), seed {}",
@@ -231,9 +241,12 @@ struct TrainCmd {
     config: ConfigArgs,
     #[command(flatten)]
     runtime: RuntimeArgs,
-    /// Run folder (default: a fresh folder under runs/).
+    /// Run folder (default: a fresh folder under runs/); it must be new or empty.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace the `--out` folder if it holds an earlier run (its files are removed first).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -253,11 +266,16 @@ struct EvalCmd {
     /// Weights in the reference PyTorch code's safetensors layout (`layers.{i}.weights`).
     #[arg(long, value_name = "FILE.safetensors")]
     weights: Option<PathBuf>,
-    /// Folder for summary.json (default: a fresh folder under runs/).
+    /// Folder for summary.json and the reports (default: a fresh folder under runs/); it
+    /// must be new or empty.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Replace the `--out` folder if it holds an earlier run (its files are removed first).
+    #[arg(long)]
+    force: bool,
     /// Also write the test outputs (samples × classes, float64): first-spike times (+inf =
-    /// silent), or for surrogate-gradient networks the readout scores.
+    /// silent), or for surrogate-gradient networks the readout scores. An existing file is
+    /// replaced only with --force, and never the network being evaluated.
     #[arg(long, value_name = "FILE.npy")]
     save_outputs: Option<PathBuf>,
 }
@@ -306,6 +324,15 @@ impl ConfigArgs {
         cfg.validate()?;
         Ok(cfg)
     }
+
+    /// [`Self::resolve`] for a command that runs the network: sizes the machine cannot hold
+    /// are refused here, with the estimate, before anything is allocated.
+    fn resolve_runnable(&self) -> Result<ExperimentConfig> {
+        let cfg = self.resolve()?;
+        let (need, how) = cfg.memory_estimate();
+        check_memory(&format!("the network of {}", cfg.name), need, &how)?;
+        Ok(cfg)
+    }
 }
 
 impl RuntimeArgs {
@@ -331,10 +358,10 @@ impl RuntimeArgs {
 }
 
 fn run_train(cmd: &TrainCmd) -> Result<()> {
-    let cfg = cmd.config.resolve()?;
+    let cfg = cmd.config.resolve_runnable()?;
     let (choice, device) = cmd.runtime.device(cfg.precision)?;
     let data = cmd.runtime.data(cfg.dataset)?;
-    let run = RunDir::create(cmd.out.as_deref(), &cfg.name)?;
+    let run = RunDir::create(cmd.out.as_deref(), &cfg.name, existing(cmd.force))?;
     run.write(files::CONFIG, &cfg.to_toml())?;
     println!(
         "training {} on {} ({} train / {} val / {} test), device {choice}, {} epochs, seed {}",
@@ -347,18 +374,32 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
         cfg.seed
     );
     let batches = data.train.len().div_ceil(cfg.training.batch_size);
-    let bar = progress_bar((cfg.training.epochs * batches) as u64);
-    let mut on_event = |e: TrainEvent<'_>| match (e, &bar) {
-        (TrainEvent::Batch { .. }, Some(b)) => b.inc(1),
-        (TrainEvent::Batch { .. }, None) => {}
-        (TrainEvent::Epoch(m), Some(b)) => b.set_message(format!(
-            "epoch {}/{}  val {:.3}",
-            m.epoch, cfg.training.epochs, m.val_accuracy
-        )),
-        (TrainEvent::Epoch(m), None) => println!(
-            "epoch {:>4}  loss {:.4}  train {:.3}  val {:.3}  bumps {}  {:.2}s",
-            m.epoch, m.train_loss, m.train_accuracy, m.val_accuracy, m.bumps, m.seconds
-        ),
+    let bar = progress_bar((cfg.training.epochs as u64).saturating_mul(batches as u64));
+    // metrics.csv is rewritten (atomically) after every epoch: an interrupted run keeps the
+    // epochs it finished. A failed write is reported once and training goes on; the final
+    // write then reports the error.
+    let (mut history, mut metrics_warned) = (Vec::new(), false);
+    let mut on_event = |e: TrainEvent<'_>| {
+        if let TrainEvent::Epoch(m) = &e {
+            history.push((*m).clone());
+            if let Err(err) = run.write(files::METRICS, &metrics_csv(&history))
+                && !std::mem::replace(&mut metrics_warned, true)
+            {
+                eprintln!("warning: {err} (training goes on)");
+            }
+        }
+        match (e, &bar) {
+            (TrainEvent::Batch { .. }, Some(b)) => b.inc(1),
+            (TrainEvent::Batch { .. }, None) => {}
+            (TrainEvent::Epoch(m), Some(b)) => b.set_message(format!(
+                "epoch {}/{}  val {:.3}",
+                m.epoch, cfg.training.epochs, m.val_accuracy
+            )),
+            (TrainEvent::Epoch(m), None) => println!(
+                "epoch {:>4}  loss {:.4}  train {:.3}  val {:.3}  bumps {}  {:.2}s",
+                m.epoch, m.train_loss, m.train_accuracy, m.val_accuracy, m.bumps, m.seconds
+            ),
+        }
     };
     let result = train_and_test(&cfg, &data, &device, &mut on_event);
     if let Some(b) = bar {
@@ -388,6 +429,11 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
     Ok(())
 }
 
+/// `--force` as what a run may do to an `--out` folder that holds files.
+fn existing(force: bool) -> Existing {
+    if force { Existing::Replace } else { Existing::Refuse }
+}
+
 /// The chip line: every instance's accuracy, their mean ± std, and the ideal network's.
 fn print_chip(e: &Evaluation) {
     if let Some(c) = &e.chip {
@@ -408,24 +454,28 @@ fn print_chip(e: &Evaluation) {
 
 /// Spikes per sample and time to decision, for the summary lines.
 fn activity(e: &Evaluation) -> String {
-    format!(
-        "{:.1} spikes per sample, decision after {:.3} time units",
-        e.mean_spikes, e.mean_decision_time
-    )
+    let decision = e
+        .mean_decision_time
+        .map_or("no decision".to_string(), |t| format!("decision after {t:.3} time units"));
+    format!("{:.1} spikes per sample, {decision}", e.mean_spikes)
 }
 
 fn run_eval(cmd: &EvalCmd) -> Result<()> {
-    let cfg = cmd.config.resolve()?;
+    let cfg = cmd.config.resolve_runnable()?;
     let (choice, device) = cmd.runtime.device(cfg.precision)?;
     let data = cmd.runtime.data(cfg.dataset)?;
-    let source = match (&cmd.checkpoint, &cmd.weights) {
-        (Some(c), None) => NetworkSource::Checkpoint(c.clone()),
-        (None, Some(w)) => NetworkSource::ReferenceWeights(w.clone()),
+    let (source, network) = match (&cmd.checkpoint, &cmd.weights) {
+        (Some(c), None) => (NetworkSource::Checkpoint(c.clone()), c),
+        (None, Some(w)) => (NetworkSource::ReferenceWeights(w.clone()), w),
         _ => bail!("give exactly one of --checkpoint and --weights"),
     };
+    if let Some(out) = &cmd.save_outputs {
+        check_outputs_file(out, network, cmd.force)?;
+    }
+    let run =
+        RunDir::create(cmd.out.as_deref(), &format!("{}-eval", cfg.name), existing(cmd.force))?;
     let result = evaluate_saved(&cfg, &source, &data, &device)?;
     let test = &result.test;
-    let run = RunDir::create(cmd.out.as_deref(), &format!("{}-eval", cfg.name))?;
     for line in result.write(&cfg, &data, &device, choice.name(), &run)? {
         println!("{line}");
     }
@@ -445,6 +495,31 @@ fn run_eval(cmd: &EvalCmd) -> Result<()> {
     Ok(())
 }
 
+/// `--save-outputs FILE` may not be the network being evaluated, nor replace a file without
+/// `--force`.
+fn check_outputs_file(out: &std::path::Path, network: &std::path::Path, force: bool) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    let same = match (out.canonicalize(), network.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        bail!(
+            "--save-outputs {} is the network being evaluated; write the outputs to another file",
+            out.display()
+        );
+    }
+    if !force {
+        bail!(
+            "--save-outputs {} exists; choose another file, or pass --force to replace it",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
 /// A bar over all training batches on a terminal; `None` (plain lines per epoch) otherwise.
 fn progress_bar(batches: u64) -> Option<ProgressBar> {
     if !std::io::stdout().is_terminal() {
@@ -460,7 +535,7 @@ fn progress_bar(batches: u64) -> Option<ProgressBar> {
 }
 
 fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
-    let cfg = cmd.config.resolve()?;
+    let cfg = cmd.config.resolve_runnable()?;
     if !matches!(cfg.method, Method::Ttfs | Method::Surrogate) {
         bail!(
             "robustness sweeps run first-spike-time and surrogate networks (method = \"ttfs\" or \
@@ -474,8 +549,11 @@ fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
     sweep.validate()?;
     let (_, device) = cmd.runtime.device(cfg.precision)?;
     let data = cmd.runtime.data(cfg.dataset)?;
-    let run =
-        RunDir::create(cmd.out.as_deref(), &format!("{}-robustness-{}", cfg.name, effect.name()))?;
+    let run = RunDir::create(
+        cmd.out.as_deref(),
+        &format!("{}-robustness-{}", cfg.name, effect.name()),
+        existing(cmd.force),
+    )?;
     run.write(files::CONFIG, &cfg.to_toml())?;
     let mut ideal_cfg = cfg.clone();
     ideal_cfg.chip = Default::default();
@@ -512,7 +590,7 @@ fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
 }
 
 fn run_bench(cmd: &BenchCmd) -> Result<()> {
-    let cfg = cmd.config.resolve()?;
+    let cfg = cmd.config.resolve_runnable()?;
     if cmd.batches == 0 {
         bail!("--batches must be at least 1");
     }

@@ -22,7 +22,7 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, parse_toml, read_config_file};
+use crate::config::{ConfigError, non_finite, parse_toml, read_config_file};
 
 /// The smallest multiplicative factor a fixed-pattern draw may give (a time constant or gain
 /// never turns negative; reached only beyond 9σ at σ = 0.1).
@@ -183,6 +183,9 @@ impl ChipProfile {
     /// the first value that cannot work.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
         let p: ChipProfile = parse_toml(text, origin)?;
+        if let Some(m) = non_finite(&p) {
+            return Err(ConfigError::Invalid(format!("{origin}: {m}")));
+        }
         p.validate().map_err(|m| ConfigError::Invalid(format!("{origin}: {m}")))?;
         Ok(p)
     }
@@ -421,7 +424,10 @@ impl Chip {
     pub fn save(&self, path: &Path) -> Result<(), ChipError> {
         let io = |source| ChipError::Io { path: path.display().to_string(), source };
         let text = serde_json::to_string(self).expect("a chip serialises");
-        std::fs::write(path, text).map_err(io)
+        crate::io::write_atomic(path, text.as_bytes()).map_err(|e| match e {
+            crate::io::IoError::Os { source, .. } => io(source),
+            crate::io::IoError::Format { message, .. } => io(std::io::Error::other(message)),
+        })
     }
 
     /// Reads a chip written by [`save`](Self::save); the drawn values are taken from the file
@@ -441,7 +447,7 @@ impl Chip {
             let n = p.neurons;
             let lens = [p.tau_mem.len(), p.tau_syn.len(), p.v_th.len(), p.v_leak.len()];
             if lens.iter().chain(&[p.g_leak.len()]).any(|&k| k != n)
-                || p.synapse_gain.len() != p.rows * n
+                || p.rows.checked_mul(n) != Some(p.synapse_gain.len())
             {
                 return Err(parse(format!("layer {l}: value counts do not match {n} neurons")));
             }

@@ -81,15 +81,32 @@ pub fn read_idx(path: &Path, n_dims: usize) -> Result<IdxArray, DataError> {
         std::fs::read(path).map_err(|source| DataError::Read { path: path.into(), source })?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(raw.as_slice()).read_to_end(&mut out).map_err(|e| {
-            DataError::Malformed { path: path.into(), reason: format!("corrupt gzip data: {e}") }
-        })?;
+        // The largest official file is 47 MB unpacked: a cap keeps a gzip bomb from filling
+        // the memory.
+        flate2::read::GzDecoder::new(raw.as_slice())
+            .take(MAX_UNPACKED_BYTES + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| DataError::Malformed {
+                path: path.into(),
+                reason: format!("corrupt gzip data: {e}"),
+            })?;
+        if out.len() as u64 > MAX_UNPACKED_BYTES {
+            return Err(DataError::Malformed {
+                path: path.into(),
+                reason: format!(
+                    "unpacks to more than {MAX_UNPACKED_BYTES} bytes: not an IDX file of MNIST's size"
+                ),
+            });
+        }
         out
     } else {
         raw
     };
     parse_idx(&bytes, n_dims).map_err(|reason| DataError::Malformed { path: path.into(), reason })
 }
+
+/// The most bytes an IDX file may unpack to (10× the largest official file).
+const MAX_UNPACKED_BYTES: u64 = 512 * 1024 * 1024;
 
 /// Parse IDX bytes; the error is a sentence without the file name.
 pub fn parse_idx(bytes: &[u8], n_dims: usize) -> Result<IdxArray, String> {
@@ -113,8 +130,13 @@ pub fn parse_idx(bytes: &[u8], n_dims: usize) -> Result<IdxArray, String> {
             u32::from_be_bytes(bytes[4 + 4 * d..8 + 4 * d].try_into().expect("4 bytes")) as usize
         })
         .collect();
-    let expected_len: usize = dims.iter().product();
     let body = &bytes[header_len..];
+    let expected_len = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(|| {
+        format!(
+            "header promises {dims:?} values, more than can be addressed (file holds {})",
+            body.len()
+        )
+    })?;
     if body.len() != expected_len {
         return Err(format!(
             "header promises {expected_len} values ({dims:?}), file holds {} ({})",

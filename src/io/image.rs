@@ -19,13 +19,14 @@ pub fn write_gray_png(
     pixels: &[u8],
 ) -> Result<(), IoError> {
     assert_eq!(pixels.len(), width * height, "pixels must be {height}×{width}");
-    let file = std::fs::File::create(path).map_err(|e| IoError::os(path, e))?;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
+    let mut bytes = Vec::new();
+    let mut enc = png::Encoder::new(&mut bytes, width as u32, height as u32);
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header().map_err(|e| IoError::format(path, e.to_string()))?;
     writer.write_image_data(pixels).map_err(|e| IoError::format(path, e.to_string()))?;
-    writer.finish().map_err(|e| IoError::format(path, e.to_string()))
+    writer.finish().map_err(|e| IoError::format(path, e.to_string()))?;
+    super::write_atomic(path, &bytes)
 }
 
 /// Tiles images of `[size, size]` values in [0, 1] (1 = white) into a grid of `rows × cols`

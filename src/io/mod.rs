@@ -7,7 +7,7 @@ pub mod run_dir;
 pub mod svg;
 pub mod weights;
 
-pub use run_dir::{RunDir, files};
+pub use run_dir::{Existing, RunDir, files, sanitise_name, write_atomic};
 
 use std::path::{Path, PathBuf};
 

@@ -29,7 +29,7 @@ pub fn write_f64(path: &Path, data: &[f64], shape: &[usize]) -> Result<(), IoErr
     for v in data {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
-    std::fs::write(path, bytes).map_err(|e| IoError::os(path, e))
+    super::write_atomic(path, &bytes)
 }
 
 /// Read a C-order little-endian float64 `.npy` file written by [`write_f64`] (or numpy):
@@ -62,11 +62,11 @@ pub fn read_f64(path: &Path) -> Result<(Vec<f64>, Vec<usize>), IoError> {
         .map(|s| s.parse().map_err(|_| bad("bad shape")))
         .collect::<Result<_, _>>()?;
     let body = &bytes[10 + header_len..];
-    let n: usize = shape.iter().product();
-    if body.len() != 8 * n {
+    let bytes_needed = shape.iter().try_fold(8usize, |n, &d| n.checked_mul(d));
+    if bytes_needed != Some(body.len()) {
         return Err(bad(&format!(
             "expected {} data bytes for shape {shape:?}, found {}",
-            8 * n,
+            bytes_needed.map_or("more than can be addressed".into(), |n| n.to_string()),
             body.len()
         )));
     }

@@ -31,16 +31,34 @@ pub struct RunDir {
     pub path: PathBuf,
 }
 
+/// What may happen to an `--out` folder that already holds files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Refuse it (the default): a run never mixes its files with another run's.
+    Refuse,
+    /// Replace it (`--force`): the earlier run's files are removed first. Only a folder that
+    /// is a run folder (it holds a `config.toml` or `summary.json`) is ever removed.
+    Replace,
+}
+
 impl RunDir {
-    /// Use `out` (created if missing), or make a fresh `runs/<name>-<UTC time>` folder.
+    /// Use `out`, or make a fresh `runs/<name>-<UTC time>` folder (`name` sanitised: letters,
+    /// digits, `.`, `_` and `-` only, so a name can never point outside `runs/`).
+    ///
+    /// An `out` folder that exists must be empty, unless `existing` is
+    /// [`Existing::Replace`] and it is a run folder, whose files are then removed.
     ///
     /// # Errors
-    /// [`IoError`] naming the folder.
-    pub fn create(out: Option<&Path>, name: &str) -> Result<Self, IoError> {
+    /// [`IoError`] naming the folder: it holds files (and may not or cannot be replaced), or it
+    /// cannot be created.
+    pub fn create(out: Option<&Path>, name: &str, existing: Existing) -> Result<Self, IoError> {
         let path = match out {
-            Some(p) => p.to_path_buf(),
+            Some(p) => {
+                prepare_existing(p, existing)?;
+                p.to_path_buf()
+            }
             None => {
-                let base = format!("{name}-{}", utc_timestamp());
+                let base = format!("{}-{}", sanitise_name(name), utc_timestamp());
                 let mut candidate = Path::new("runs").join(&base);
                 let mut k = 1;
                 while candidate.exists() {
@@ -64,8 +82,7 @@ impl RunDir {
     /// # Errors
     /// [`IoError`] naming the file.
     pub fn write(&self, name: &str, text: &str) -> Result<(), IoError> {
-        let p = self.file(name);
-        std::fs::write(&p, text).map_err(|e| IoError::os(&p, e))
+        write_atomic(&self.file(name), text.as_bytes())
     }
 
     /// `value` as pretty-printed JSON (no final newline) for the file `name` of this folder.
@@ -84,6 +101,89 @@ impl RunDir {
     pub fn write_json(&self, name: &str, value: &impl serde::Serialize) -> Result<(), IoError> {
         self.write(name, &(self.json(name, value)? + "\n"))
     }
+}
+
+/// Checks (and with [`Existing::Replace`] empties) an `--out` folder before a run uses it.
+fn prepare_existing(p: &Path, existing: Existing) -> Result<(), IoError> {
+    let entries = match std::fs::read_dir(p) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if p.is_file() => {
+            return Err(IoError::format(p, format!("is a file, not a run folder ({e})")));
+        }
+        Err(e) => return Err(IoError::os(p, e)),
+    };
+    let mut names: Vec<String> =
+        entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into()).collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    names.sort();
+    let is_run = names.iter().any(|n| n == files::CONFIG || n == files::SUMMARY);
+    let shown = names.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    match existing {
+        Existing::Refuse => Err(IoError::format(
+            p,
+            format!(
+                "the folder already holds files ({shown}{}): a run writes into an empty or new \
+                 folder; choose another --out, or pass --force to replace {}",
+                if names.len() > 5 { ", …" } else { "" },
+                if is_run { "that run" } else { "them (only a run folder is replaced)" }
+            ),
+        )),
+        Existing::Replace if !is_run => Err(IoError::format(
+            p,
+            format!(
+                "--force replaces run folders only (with config.toml or summary.json); this \
+                 folder holds {shown}: choose another --out"
+            ),
+        )),
+        Existing::Replace => {
+            std::fs::remove_dir_all(p).map_err(|e| IoError::os(p, e))?;
+            Ok(())
+        }
+    }
+}
+
+/// `name` as a single safe path component: letters, digits, `.`, `_` and `-` kept, anything
+/// else (`/`, `\`, spaces, control characters) becomes `-`; no leading `.` (no `..`, no hidden
+/// folder), at most 80 characters, `run` if nothing is left.
+pub fn sanitise_name(name: &str) -> String {
+    let kept: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' })
+        .take(80)
+        .collect();
+    let trimmed = kept.trim_start_matches(['.', '-']);
+    if trimmed.is_empty() { "run".into() } else { trimmed.into() }
+}
+
+/// Writes `bytes` to `path` atomically: into a temporary file beside it, synced, then renamed
+/// over `path`, so that a crash or a full disk leaves either the old file or the new one,
+/// never a truncated one.
+///
+/// # Errors
+/// [`IoError`] naming `path` (the temporary file is removed on failure).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    use std::io::Write as _;
+    let tmp = temp_beside(path);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        IoError::os(path, e)
+    })
+}
+
+/// A temporary file name in `path`'s folder (`.NAME.tmp-PID`), for [`write_atomic`] and
+/// writers that need a path (the checkpoint store).
+pub fn temp_beside(path: &Path) -> PathBuf {
+    let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC, from the system clock.
@@ -113,7 +213,60 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::civil_from_days;
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let p =
+            std::env::temp_dir().join(format!("spikeburn-rundir-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        p
+    }
+
+    /// Names that would leave `runs/` or hide the folder are made safe; plain names are kept.
+    #[test]
+    fn names_are_sanitised() {
+        assert_eq!(sanitise_name("yinyang-ttfs_2.5"), "yinyang-ttfs_2.5");
+        assert_eq!(sanitise_name("../../etc/x"), "etc-x");
+        assert_eq!(sanitise_name("a b/c\\d"), "a-b-c-d");
+        assert_eq!(sanitise_name(".."), "run");
+        assert_eq!(sanitise_name(""), "run");
+        assert_eq!(sanitise_name(&"x".repeat(500)).len(), 80);
+    }
+
+    /// A new or empty folder is used; one with files is refused unless replaced, and only a
+    /// run folder is ever replaced.
+    #[test]
+    fn an_existing_folder_is_refused_or_replaced() {
+        let p = scratch("existing");
+        RunDir::create(Some(&p), "x", Existing::Refuse).unwrap();
+        RunDir::create(Some(&p), "x", Existing::Refuse).unwrap();
+        std::fs::write(p.join(files::SUMMARY), "{}").unwrap();
+        let e = RunDir::create(Some(&p), "x", Existing::Refuse).unwrap_err().to_string();
+        assert!(e.contains("summary.json") && e.contains("--force"), "{e}");
+        assert!(p.join(files::SUMMARY).exists(), "a refused folder is left alone");
+        RunDir::create(Some(&p), "x", Existing::Replace).unwrap();
+        assert!(!p.join(files::SUMMARY).exists(), "--force removes the earlier run");
+        std::fs::write(p.join("thesis.tex"), "mine").unwrap();
+        let e = RunDir::create(Some(&p), "x", Existing::Replace).unwrap_err().to_string();
+        assert!(e.contains("run folders only"), "{e}");
+        assert!(p.join("thesis.tex").exists());
+        let _ = std::fs::remove_dir_all(&p);
+    }
+
+    /// The atomic write replaces the file whole and leaves no temporary file; a failed one
+    /// leaves the old file.
+    #[test]
+    fn atomic_writes_replace_whole_files() {
+        let p = scratch("atomic");
+        std::fs::create_dir_all(&p).unwrap();
+        let f = p.join("a.txt");
+        write_atomic(&f, b"one").unwrap();
+        write_atomic(&f, b"two").unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(&p).unwrap().count(), 1, "no temporary file left");
+        assert!(write_atomic(&p.join("missing/b.txt"), b"x").is_err());
+        let _ = std::fs::remove_dir_all(&p);
+    }
 
     #[test]
     fn civil_dates() {

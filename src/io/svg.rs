@@ -207,7 +207,7 @@ pub fn write_log_log_chart(
 /// # Errors
 /// [`IoError`] naming the file.
 pub fn write_chart(path: &Path, svg: &str) -> Result<(), IoError> {
-    std::fs::write(path, svg).map_err(|e| IoError::os(path, e))
+    super::write_atomic(path, svg.as_bytes())
 }
 
 #[cfg(test)]

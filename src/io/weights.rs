@@ -17,17 +17,46 @@ use super::IoError;
 use crate::ttfs::{SpikeTimeLayerConfig, SpikeTimeNetwork};
 use crate::util::to_vec_f64;
 
-/// Save a network as a burnpack checkpoint (the `.bpk` extension is kept as given).
+/// Save a network as a burnpack checkpoint (the `.bpk` extension is kept as given), with
+/// `metadata` (key, value) pairs besides spikeburn's version.
 ///
 /// # Errors
 /// [`IoError`] naming the path.
-pub fn save_checkpoint<M: ModuleSnapshot>(net: &M, path: &Path) -> Result<(), IoError> {
+pub fn save_checkpoint<M: ModuleSnapshot>(
+    net: &M,
+    path: &Path,
+    metadata: &[(&str, &str)],
+) -> Result<(), IoError> {
+    // burn-pack writes a scratch file beside `path`, syncs it and renames it over `path`: a
+    // crash or a full disk never leaves a truncated checkpoint in its place.
     let mut store = BurnpackStore::from_file(path)
         .auto_extension(false)
         .overwrite(true)
         .metadata("spikeburn-version", env!("CARGO_PKG_VERSION"));
+    for (k, v) in metadata {
+        store = store.metadata(*k, *v);
+    }
     net.save_into(&mut store)
         .map_err(|e| IoError::format(path, format!("cannot save checkpoint: {e}")))
+}
+
+/// A burnpack checkpoint's metadata (`spikeburn-version`, and what [`save_checkpoint`] was
+/// given).
+///
+/// # Errors
+/// [`IoError`] naming the path if it is missing or not a burnpack file.
+pub fn checkpoint_metadata(
+    path: &Path,
+) -> Result<std::collections::BTreeMap<String, String>, IoError> {
+    if !path.is_file() {
+        return Err(IoError::os(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such checkpoint file"),
+        ));
+    }
+    let reader = burn::store::burn_pack::Reader::from_file(path)
+        .map_err(|e| IoError::format(path, format!("not a readable burnpack checkpoint: {e}")))?;
+    Ok(reader.metadata().clone())
 }
 
 /// Load a burnpack checkpoint into a network built from `layers` (the checkpoint must hold
@@ -69,7 +98,28 @@ pub fn load_checkpoint_into<M: ModuleSnapshot>(mut net: M, path: &Path) -> Resul
             ),
         ));
     }
+    if let Some(m) = first_non_finite_tensor(&net) {
+        return Err(IoError::format(path, m));
+    }
     Ok(net)
+}
+
+/// The first float tensor of `net` holding a NaN or an infinity, as a message naming it.
+fn first_non_finite_tensor<M: ModuleSnapshot>(net: &M) -> Option<String> {
+    use burn::tensor::DType;
+    net.collect(None, None, false).into_iter().find_map(|t| {
+        let bytes = t.to_bytes().ok()?;
+        let bad = match t.dtype {
+            DType::F64 => bytes
+                .chunks_exact(8)
+                .position(|c| !f64::from_le_bytes(c.try_into().expect("8 bytes")).is_finite()),
+            DType::F32 => bytes
+                .chunks_exact(4)
+                .position(|c| !f32::from_le_bytes(c.try_into().expect("4 bytes")).is_finite()),
+            _ => None,
+        };
+        bad.map(|i| format!("tensor '{}' holds a NaN or infinite value (element {i})", t.name))
+    })
 }
 
 fn zero_network(layers: &[SpikeTimeLayerConfig], device: &Device) -> SpikeTimeNetwork {
@@ -119,6 +169,17 @@ pub fn load_reference_weights(
         }
         let values =
             decode_floats(&view).map_err(|m| IoError::format(path, format!("'{name}': {m}")))?;
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(IoError::format(
+                path,
+                format!(
+                    "'{name}' holds {} at row {}, column {}: weights must be finite",
+                    values[i],
+                    i / expected[1],
+                    i % expected[1]
+                ),
+            ));
+        }
         let w = Tensor::<2>::from_data(TensorData::new(values, expected), device);
         out.push(cfg.init_with_weights(w));
     }
@@ -193,5 +254,5 @@ pub fn save_named(named: &[(String, Tensor<2>)], path: &Path) -> Result<(), IoEr
     let meta = HashMap::from([("producer".to_string(), "spikeburn".to_string())]);
     let bytes = safetensors::serialize(views, Some(meta))
         .map_err(|e| IoError::format(path, format!("cannot serialise: {e}")))?;
-    std::fs::write(path, bytes).map_err(|e| IoError::os(path, e))
+    super::write_atomic(path, &bytes)
 }

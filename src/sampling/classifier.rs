@@ -98,6 +98,13 @@ impl SamplingConfig {
                 self.momentum, self.weight_decay
             ));
         }
+        if !(self.weight_std >= 0.0 && self.weight_std <= 100.0) {
+            return bad(format!(
+                "sampling.weight-std must be in [0, 100] (couplings beyond ±100 saturate every \
+                 unit), got {}",
+                self.weight_std
+            ));
+        }
         if !(self.binarize_threshold > 0.0 && self.binarize_threshold < 1.0) {
             return bad(format!(
                 "sampling.binarize-threshold must be in (0, 1), got {}",

@@ -22,8 +22,11 @@ use super::on_chip::{DEFAULT_POTENTIAL_UNIT_MV, LifOnChip};
 use super::quality::{integrated_autocorrelation_time, marginal_kl_sum};
 use super::sampler::{Sampler, log_spaced, record};
 use crate::chip::{Chip, ChipConfig, ChipMode};
-use crate::config::{ConfigError, parse_toml, read_config_file};
+use crate::config::{ConfigError, parse_toml, positive, read_config_file, require_finite};
 use crate::io::{IoError, RunDir, files};
+
+/// The largest `machine.w-std` and `b-std`: couplings of ±100 already pin every unit.
+const MAX_STD: f64 = 100.0;
 
 /// Which dynamics sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +234,7 @@ impl SampleConfig {
     /// # Errors
     /// [`ConfigError::Invalid`] naming the first violated rule.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        require_finite(self)?;
         let bad = |m: String| Err(ConfigError::Invalid(m));
         let (m, s, l) = (&self.machine, &self.sampler, &self.lif);
         if m.units == 0 || m.units > super::MAX_ENUMERATED_UNITS {
@@ -286,10 +290,56 @@ impl SampleConfig {
         {
             return bad(format!("lif.noise: amplitude {amplitude} exceeds the mean rate {rate}"));
         }
+        if let Noise::Ensemble { sources, .. } = l.noise
+            && (s.chains < 2 || sources == 0)
+        {
+            return bad(format!(
+                "lif.noise: ensemble noise drives each chain with the spikes of the other chains: \
+                 sampler.chains must be ≥ 2 and sources ≥ 1, got {} chains and {sources} sources",
+                s.chains
+            ));
+        }
+        let (we, wi) = l.noise.weights();
+        if !(we >= 0.0 && wi >= 0.0) || l.noise.mean_rate().is_some_and(|r| r.is_nan() || r < 0.0) {
+            return bad(format!(
+                "lif.noise: rates and weights must be ≥ 0 (the inhibitory weight is given \
+                 positive), got {:?}",
+                l.noise
+            ));
+        }
+        if !(m.w_std <= MAX_STD && m.b_std <= MAX_STD) {
+            return bad(format!(
+                "machine.w-std {:?} / b-std {:?} must be at most {MAX_STD} (beyond that every \
+                 unit is always on or off, and energies overflow)",
+                m.w_std, m.b_std
+            ));
+        }
+        let learn = &self.learning;
+        if !positive(learn.clip) {
+            return bad(format!("learning.clip must be positive, got {}", learn.clip));
+        }
+        let rates_ok = match learn.optimizer {
+            Optimizer::Sgd { lr, decay } => positive(lr) && positive(decay),
+            Optimizer::Adam { lr } => positive(lr),
+        };
+        if !rates_ok {
+            return bad(format!(
+                "learning.optimizer: lr (and decay) must be positive, got {:?}",
+                learn.optimizer
+            ));
+        }
         if let Some(q) = self.learning.quantisation
             && !(2..=16).contains(&q.weight_bits)
         {
             return bad(format!("learning.quantisation.weight-bits = {} (2 to 16)", q.weight_bits));
+        }
+        if let Some(q) = self.learning.quantisation
+            && !positive(q.weight_max)
+        {
+            return bad(format!(
+                "learning.quantisation.weight-max must be positive, got {}",
+                q.weight_max
+            ));
         }
         if self.chip.is_active() {
             if s.kind != SamplerKind::Lif {
@@ -314,6 +364,29 @@ impl SampleConfig {
             self.chip_instance()?;
         }
         Ok(())
+    }
+
+    /// A lower bound of the memory the experiment needs, in bytes, with its terms: the state
+    /// histogram (2^units counts of 8 bytes) and per chain and unit the sampler's state (16
+    /// bytes; with ensemble noise 2 × sources source indices of 8 bytes more). Sizes beyond it
+    /// cannot run, and are refused before anything is allocated.
+    pub fn memory_estimate(&self) -> (u128, String) {
+        let sat = |f: &[u128]| f.iter().fold(1u128, |p, &x| p.saturating_mul(x));
+        let units = self.machine.units as u128;
+        let states = 1u128 << self.machine.units.min(64);
+        let hist = sat(&[states, 8]);
+        let per_unit = match self.lif.noise {
+            Noise::Ensemble { sources, .. } => {
+                (sources as u128).saturating_mul(16).saturating_add(16)
+            }
+            _ => 16,
+        };
+        let chains = sat(&[self.sampler.chains as u128, units, per_unit]);
+        let how = format!(
+            "2^{units} states × 8 bytes + {} chains × {units} units × {per_unit} bytes",
+            self.sampler.chains
+        );
+        (hist.saturating_add(chains), how)
     }
 
     /// The chip `[chip]` names for the machine's units, if any.

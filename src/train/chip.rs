@@ -181,8 +181,8 @@ impl TrainedModel for ChipTested {
         first
     }
 
-    fn save(&self, run: &RunDir) -> Result<(), IoError> {
-        self.model.save(run)?;
+    fn save(&self, run: &RunDir, cfg: &ExperimentConfig) -> Result<(), IoError> {
+        self.model.save(run, cfg)?;
         let path = run.file(files::CHIP);
         self.chips[0].save(&path).map_err(|e| IoError::format(&path, e.to_string()))
     }

@@ -13,13 +13,36 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::chip::{ChipConfig, ChipMode};
 pub use crate::config::ConfigError;
-use crate::config::positive;
+use crate::config::{in_unit_interval, positive};
 use crate::data::DatasetName;
 pub use crate::feedback::{FeedbackConfig, FeedbackRuleName};
 pub use crate::sampling::{SamplingConfig, SleepChains};
 pub use crate::surrogate::SurrogateConfig;
 use crate::surrogate::{LifLayerConfig, TimeGrid};
 use crate::ttfs::{Compute, SpikeTimeLayerConfig, TauRatio, TtfsLoss};
+
+/// The checkpoint metadata key holding the model definition
+/// ([`ExperimentConfig::model_definition`], as JSON).
+pub const MODEL_METADATA: &str = "spikeburn-model";
+
+/// The product of `factors`, saturating (an estimate of an absurd size stays absurd).
+fn mul(factors: &[u128]) -> u128 {
+    factors.iter().fold(1u128, |p, &f| p.saturating_mul(f))
+}
+
+/// `value` under `key` into `out`: tables by `key.sub`, anything else as its TOML text.
+fn flatten(value: &toml::Value, key: &str, out: &mut std::collections::BTreeMap<String, String>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                flatten(v, &format!("{key}.{k}"), out);
+            }
+        }
+        other => {
+            out.insert(key.to_string(), other.to_string());
+        }
+    }
+}
 
 /// How the network computes and learns. What each method does (its rules, learner, loading and
 /// description) is its [`MethodKind`](super::method::MethodKind), `method.kind()`.
@@ -239,6 +262,105 @@ impl ExperimentConfig {
         toml::to_string(self).expect("config serialises")
     }
 
+    /// A lower bound of the memory a training run of this configuration needs beyond its
+    /// data, in bytes, with the terms it is made of: the parameters with their gradients and
+    /// two optimizer moments (4 × synapses), and what the largest batch must hold at least —
+    /// every unit's output and its gradient per sample (2 values per sample and unit), for the
+    /// time-stepped layers per step of the training batch (3 values per sample, step and
+    /// unit, kept for BPTT). A bound, not a forecast (measured peaks lie well above it,
+    /// BENCHMARKS.md): sizes beyond it cannot run at all, and are refused before anything is
+    /// allocated.
+    pub fn memory_estimate(&self) -> (u128, String) {
+        let b: u128 = match self.precision {
+            Precision::F32 => 4,
+            Precision::F64 => 8,
+        };
+        let sizes = self.layer_sizes();
+        let bias = self.network.bias_times.len() as u128;
+        let synapses = sizes
+            .windows(2)
+            .map(|io| mul(&[io[0] as u128 + bias, io[1] as u128]))
+            .fold(0u128, u128::saturating_add);
+        let neurons = sizes[1..].iter().map(|&n| n as u128).fold(0u128, u128::saturating_add);
+        let units = neurons.saturating_add(sizes[0] as u128);
+        let t = &self.training;
+        let batch = t.batch_size.max(t.batch_size_eval) as u128;
+        let params = mul(&[4, synapses, b]);
+        let (activations, term) = match self.method {
+            Method::Surrogate => (
+                mul(&[3, t.batch_size as u128, self.surrogate.steps as u128, units, b]),
+                format!(
+                    "training batch {} × {} steps × {units} units × 3 values",
+                    t.batch_size, self.surrogate.steps
+                ),
+            ),
+            Method::Ttfs | Method::Sampling => {
+                let rows = match self.method {
+                    Method::Sampling => (self.sampling.fantasy_chains as u128).max(batch),
+                    _ => batch,
+                };
+                (mul(&[2, rows, units, b]), format!("batch {rows} × {units} units × 2 values"))
+            }
+        };
+        let total = params.saturating_add(activations);
+        let how = format!("{synapses} synapses × 4 values + {term}, {b} bytes each");
+        (total, how)
+    }
+
+    /// The keys that define the trained model — the method, the dataset (its inputs and
+    /// classes), the network and the method's own layer settings — as `key → TOML value`; not
+    /// how it was trained (schedule, loss, weight initialisation, chip, compute path). A
+    /// checkpoint carries them ([`MODEL_METADATA`]) and loading it under a configuration that
+    /// disagrees names the first differing key ([`Self::model_mismatch`]).
+    pub fn model_definition(&self) -> std::collections::BTreeMap<String, String> {
+        let value = toml::Value::try_from(self).expect("config serialises");
+        let mut out = std::collections::BTreeMap::new();
+        out.insert("method".into(), self.method.name().into());
+        out.insert("dataset".into(), self.dataset.name().into());
+        let mut section = |name: &str, skip: &[&str]| {
+            if let Some(t) = value.get(name).and_then(toml::Value::as_table) {
+                for (k, v) in t.iter().filter(|(k, _)| !skip.contains(&k.as_str())) {
+                    flatten(v, &format!("{name}.{k}"), &mut out);
+                }
+            }
+        };
+        section("network", &["weight-init", "compute"]);
+        match self.method {
+            Method::Ttfs => {}
+            Method::Surrogate => section("surrogate", &["derivative", "detach-reset"]),
+            Method::Sampling => section(
+                "sampling",
+                &[
+                    "wake-steps",
+                    "sleep-steps",
+                    "sleep-chains",
+                    "fantasy-chains",
+                    "momentum",
+                    "weight-decay",
+                    "weight-std",
+                ],
+            ),
+        }
+        out
+    }
+
+    /// The first key on which a checkpoint's model definition (`saved`, from its metadata)
+    /// and this configuration's disagree: `(key, saved value, configured value)`, a missing
+    /// value shown as `(absent)`.
+    pub fn model_mismatch(
+        &self,
+        saved: &std::collections::BTreeMap<String, String>,
+    ) -> Option<(String, String, String)> {
+        let own = self.model_definition();
+        let absent = || "(absent)".to_string();
+        own.keys().chain(saved.keys()).find_map(|k| {
+            let (a, b) = (saved.get(k), own.get(k));
+            (a != b).then(|| {
+                (k.clone(), a.cloned().unwrap_or_else(absent), b.cloned().unwrap_or_else(absent))
+            })
+        })
+    }
+
     /// Check the rules every method shares (network shape and neurons, training schedule, the
     /// loss); [`ExperimentConfig::validate`] adds the method's own.
     ///
@@ -286,6 +408,21 @@ impl ExperimentConfig {
         }
         if t.lr_step == 0 || !positive(t.lr_gamma) {
             return bad("training.lr-step must be ≥ 1 and lr-gamma > 0".into());
+        }
+        if !(in_unit_interval(t.adam_beta1) && in_unit_interval(t.adam_beta2)) {
+            return bad(format!(
+                "training.adam-beta1 and adam-beta2 must be in [0, 1), got {} and {}",
+                t.adam_beta1, t.adam_beta2
+            ));
+        }
+        if !positive(t.adam_epsilon) {
+            return bad(format!("training.adam-epsilon must be positive, got {}", t.adam_epsilon));
+        }
+        if let Some(m) = t.max_missing.iter().find(|m| !(0.0..=1.0).contains(*m)) {
+            return bad(format!(
+                "training.max-missing entries are fractions in [0, 1], got {m} in {:?}",
+                t.max_missing
+            ));
         }
         if t.max_missing.len() != n_layers {
             return bad(format!(

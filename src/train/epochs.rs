@@ -200,7 +200,7 @@ pub fn run_epochs(
     let t = &cfg.training;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let n_batches = train.len().div_ceil(t.batch_size);
-    let mut history = Vec::with_capacity(t.epochs);
+    let mut history = Vec::new();
     let start = Instant::now();
     rng.validation_pass(); // the reference validates the untrained network
 

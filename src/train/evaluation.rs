@@ -17,8 +17,9 @@ pub struct Evaluation {
     pub mean_spikes: f64,
     /// Time to decision, model time units, averaged over the samples with a prediction: for
     /// first-spike times the earliest output spike; for a time-stepped readout the end of the
-    /// step from which on the running prediction no longer changes.
-    pub mean_decision_time: f64,
+    /// step from which on the running prediction no longer changes. `None` when no sample
+    /// decided (or the method simulates no time).
+    pub mean_decision_time: Option<f64>,
     /// Outputs, row-major `[samples, classes]`: first-spike times (`+∞` = silent), or the
     /// readout scores of a surrogate-gradient network.
     #[serde(skip)]
@@ -114,7 +115,8 @@ impl Tally {
             loss: self.loss / n,
             silent_fraction: self.silent as f64 / n,
             mean_spikes: self.spikes / n,
-            mean_decision_time: self.decision_time / self.decided.max(1) as f64,
+            mean_decision_time: (self.decided > 0)
+                .then(|| self.decision_time / self.decided as f64),
             outputs: self.outputs,
             chip: None,
         }

@@ -21,7 +21,7 @@ use super::rng::TrainingRng;
 use super::sampling::{SamplingLearner, build_sampling_rbm};
 use super::surrogate::{SurrogateLearner, build_surrogate_network};
 use super::ttfs::TtfsLearner;
-use crate::config::{ConfigError, parse_toml, read_config_file};
+use crate::config::{ConfigError, parse_toml, read_config_file, require_finite};
 use crate::data::{DatasetName, SpikeDataset};
 use crate::feedback::FeedbackRuleName;
 use crate::io::{IoError, weights};
@@ -44,6 +44,22 @@ pub enum LoadError {
     /// The `[chip]` section names a profile or chip file that cannot be used.
     #[error(transparent)]
     Chip(#[from] ConfigError),
+    /// The checkpoint was trained with a model that the configuration does not describe.
+    #[error(
+        "{path}: the checkpoint's network has {key} = {saved}, the configuration says \
+         {configured}; evaluate it with the config it was trained with (config.toml of its run \
+         folder)"
+    )]
+    ModelMismatch {
+        /// The checkpoint.
+        path: std::path::PathBuf,
+        /// The first differing key.
+        key: String,
+        /// The checkpoint's value.
+        saved: String,
+        /// The configuration's value.
+        configured: String,
+    },
     /// Reference-layout weights were given for a method that has none.
     #[error("{networks} load from --checkpoint (no reference layout)")]
     NoReferenceLayout {
@@ -131,6 +147,7 @@ impl ExperimentConfig {
     /// # Errors
     /// [`ConfigError::Invalid`] describing the first violated rule.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        require_finite(self)?;
         self.validate_shared()?;
         self.method.kind().validate(self)
     }
@@ -178,7 +195,19 @@ fn checkpoint_only<'s>(
 fn checkpoint_into<N: TrainedModel + ModuleSnapshot + 'static>(
     fresh: N,
     path: &Path,
+    cfg: &ExperimentConfig,
 ) -> Result<Box<dyn TrainedModel>, LoadError> {
+    let meta = weights::checkpoint_metadata(path)?;
+    // Checkpoints written before the model definition was stored carry none: nothing to check.
+    if let Some(text) = meta.get(super::config::MODEL_METADATA) {
+        let saved: std::collections::BTreeMap<String, String> = serde_json::from_str(text)
+            .map_err(|e| {
+                IoError::format(path, format!("unreadable model definition in the checkpoint: {e}"))
+            })?;
+        if let Some((key, saved, configured)) = cfg.model_mismatch(&saved) {
+            return Err(LoadError::ModelMismatch { path: path.into(), key, saved, configured });
+        }
+    }
     Ok(Box::new(weights::load_checkpoint_into(fresh, path)?))
 }
 
@@ -219,7 +248,7 @@ impl MethodKind for Ttfs {
                 Box::new(weights::load_reference_weights(&cfg.layer_configs(), path, device)?)
             }
             NetworkSource::Checkpoint(path) => {
-                checkpoint_into(TrainingRng::new(cfg).init_network(cfg, device), path)?
+                checkpoint_into(TrainingRng::new(cfg).init_network(cfg, device), path, cfg)?
             }
         };
         Ok(super::chip::with_chips(network, cfg.chips()?))
@@ -262,7 +291,7 @@ impl MethodKind for Surrogate {
     ) -> Result<Box<dyn TrainedModel>, LoadError> {
         let path = checkpoint_only(source, "surrogate-gradient networks")?;
         let fresh = build_surrogate_network(cfg, device, &mut StdRng::seed_from_u64(cfg.seed));
-        Ok(super::chip::with_chips(checkpoint_into(fresh, path)?, cfg.chips()?))
+        Ok(super::chip::with_chips(checkpoint_into(fresh, path, cfg)?, cfg.chips()?))
     }
 }
 
@@ -324,6 +353,6 @@ impl MethodKind for Sampling {
     ) -> Result<Box<dyn TrainedModel>, LoadError> {
         let path = checkpoint_only(source, "sampling machines")?;
         let fresh = build_sampling_rbm(cfg, None, device, &mut StdRng::seed_from_u64(cfg.seed));
-        checkpoint_into(fresh, path)
+        checkpoint_into(fresh, path, cfg)
     }
 }

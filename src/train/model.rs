@@ -32,12 +32,13 @@ pub trait TrainedModel: std::fmt::Debug {
         None
     }
 
-    /// Save the network into `run`: the burnpack checkpoint, and for first-spike-time networks
-    /// also the reference code's weight layout.
+    /// Save the network of `cfg` into `run`: the burnpack checkpoint (carrying `cfg`'s model
+    /// definition, [`checkpoint_metadata`]), and for first-spike-time networks also the
+    /// reference code's weight layout.
     ///
     /// # Errors
     /// [`IoError`] naming the file.
-    fn save(&self, run: &RunDir) -> Result<(), IoError>;
+    fn save(&self, run: &RunDir, cfg: &ExperimentConfig) -> Result<(), IoError>;
 
     /// The method's own reports and figures, written into `run` after training or evaluation;
     /// returns lines for the console. The default writes nothing.
@@ -57,6 +58,27 @@ pub trait TrainedModel: std::fmt::Debug {
 
     /// The concrete network, for downcasting (`as_any().downcast_ref::<SpikeTimeNetwork>()`).
     fn as_any(&self) -> &dyn Any;
+}
+
+/// The metadata a checkpoint of `cfg`'s network carries: its model definition
+/// ([`ExperimentConfig::model_definition`]) as JSON under [`super::config::MODEL_METADATA`].
+pub fn checkpoint_metadata(cfg: &ExperimentConfig) -> [(&'static str, String); 1] {
+    let definition = serde_json::to_string(&cfg.model_definition()).expect("strings serialise");
+    [(super::config::MODEL_METADATA, definition)]
+}
+
+/// Saves `net` as the checkpoint of `run`, with `cfg`'s [`checkpoint_metadata`].
+///
+/// # Errors
+/// [`IoError`] naming the file.
+pub(crate) fn save_checkpoint_of<M: burn::store::ModuleSnapshot>(
+    net: &M,
+    run: &RunDir,
+    cfg: &ExperimentConfig,
+) -> Result<(), IoError> {
+    let meta = checkpoint_metadata(cfg);
+    let pairs: Vec<(&str, &str)> = meta.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    crate::io::weights::save_checkpoint(net, &run.file(crate::io::files::CHECKPOINT), &pairs)
 }
 
 /// A trained network and the feedback matrices it was trained with (rules other than `bp`):
@@ -100,8 +122,8 @@ impl TrainedModel for WithFeedback {
         self.model.test_on_chip(chip, data, cfg, device)
     }
 
-    fn save(&self, run: &RunDir) -> Result<(), IoError> {
-        self.model.save(run)?;
+    fn save(&self, run: &RunDir, cfg: &ExperimentConfig) -> Result<(), IoError> {
+        self.model.save(run, cfg)?;
         let prefix = match self.rule {
             crate::feedback::FeedbackRuleName::Dfa => ("direct", 0),
             _ => ("feedback", 1),

@@ -28,8 +28,9 @@ pub struct Summary {
     pub test_loss: f64,
     /// Spikes per test sample (hidden and output neurons).
     pub test_mean_spikes: f64,
-    /// Mean time to decision on the test split, model time units.
-    pub test_decision_time: f64,
+    /// Mean time to decision on the test split, model time units; `null` when no test sample
+    /// decided (or the method simulates no time).
+    pub test_decision_time: Option<f64>,
     /// Validation accuracy after the last epoch (absent for `eval`).
     pub val_accuracy: Option<f64>,
     /// Epochs trained (0 for `eval`).

@@ -200,7 +200,7 @@ pub fn robustness(
         let retrained = if sweep.retrain {
             let path = run.file(&format!("robustness-{k}.toml"));
             let text = toml::to_string(&profile).expect("a profile serialises");
-            std::fs::write(&path, text).map_err(|e| IoError::os(&path, e))?;
+            run.write(&format!("robustness-{k}.toml"), &text)?;
             let mut c = cfg.clone();
             c.chip = ChipConfig {
                 profile: Some(path.display().to_string()),

@@ -61,7 +61,7 @@ impl RunResult {
         device_name: &str,
         run: &RunDir,
     ) -> Result<Vec<String>, IoError> {
-        self.network.save(run)?;
+        self.network.save(run, cfg)?;
         run.write(files::METRICS, &metrics_csv(&self.history))?;
         let summary = Summary {
             val_accuracy: self.history.last().map(|m| m.val_accuracy),

@@ -15,7 +15,7 @@ use super::evaluation::{Evaluation, Tally};
 use super::model::TrainedModel;
 use super::rng::TrainingRng;
 use crate::data::{SpikeDataset, Splits};
-use crate::io::{IoError, RunDir, files, image, weights};
+use crate::io::{IoError, RunDir, image};
 use crate::readout::{decisions, unique_argmax};
 use crate::sampling::{
     LayerState, SamplingRbm, SamplingRbmConfig, SleepChains, neural_sampling_update,
@@ -257,8 +257,8 @@ fn binarized_batches<'d>(
 }
 
 /// Accuracy and cross-entropy of the exact label posterior p(label | image) (one-hot labels,
-/// hidden units summed out). No spikes are simulated: `mean_spikes` and `mean_decision_time`
-/// are 0.
+/// hidden units summed out). No spikes are simulated: `mean_spikes` is 0 and there is no decision
+/// time (`None`).
 pub fn evaluate_exact(
     rbm: &SamplingRbm,
     data: &SpikeDataset,
@@ -326,8 +326,8 @@ impl TrainedModel for SamplingRbm {
     }
 
     /// The checkpoint (there is no reference layout for sampling machines).
-    fn save(&self, run: &RunDir) -> Result<(), IoError> {
-        weights::save_checkpoint(self, &run.file(files::CHECKPOINT))
+    fn save(&self, run: &RunDir, cfg: &ExperimentConfig) -> Result<(), IoError> {
+        super::model::save_checkpoint_of(self, run, cfg)
     }
 
     /// The exact-posterior test accuracy, pattern completion of occluded test digits

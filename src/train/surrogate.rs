@@ -21,7 +21,7 @@ use crate::chip::{Chip, ChipMode};
 use crate::data::SpikeDataset;
 use crate::error_path::ErrorPath;
 use crate::feedback::{FeedbackRule, epoch_columns, error_angle};
-use crate::io::{IoError, RunDir, files, weights};
+use crate::io::{IoError, RunDir};
 use crate::readout::{decisions, unique_argmax};
 use crate::surrogate::network::NetworkTrace;
 use crate::surrogate::{SurrogateNetwork, SurrogateOnChip};
@@ -332,8 +332,8 @@ impl TrainedModel for SurrogateNetwork {
     }
 
     /// The checkpoint (there is no reference layout for time-stepped networks).
-    fn save(&self, run: &RunDir) -> Result<(), IoError> {
-        weights::save_checkpoint(self, &run.file(files::CHECKPOINT))
+    fn save(&self, run: &RunDir, cfg: &ExperimentConfig) -> Result<(), IoError> {
+        super::model::save_checkpoint_of(self, run, cfg)
     }
 
     fn as_any(&self) -> &dyn Any {

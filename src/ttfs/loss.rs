@@ -56,6 +56,12 @@ impl TtfsLoss {
                 "loss.xi, loss.beta and loss.tau-syn must be positive".into(),
             ));
         }
+        if self.alpha.is_nan() || self.alpha < 0.0 {
+            return Err(ConfigError::Invalid(format!(
+                "loss.alpha must be ≥ 0, got {}",
+                self.alpha
+            )));
+        }
         Ok(())
     }
 
