@@ -21,7 +21,8 @@ fn diverges(cfg: &ExperimentConfig, data: &Splits) -> spikeburn::train::Diverged
     let device = burn::tensor::Device::default();
     match train_and_test(cfg, data, &device, &mut |_| {}) {
         Ok(r) => panic!("trained to {:?} without diverging", r.history.last()),
-        Err(d) => d,
+        Err(spikeburn::train::Stopped::Diverged(d)) => d,
+        Err(other) => panic!("expected divergence, got {other}"),
     }
 }
 

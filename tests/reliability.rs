@@ -350,3 +350,52 @@ fn sizes_beyond_the_memory_are_refused_with_an_estimate() {
         }
     }
 }
+
+/// SIGINT or SIGTERM during training: the batch in progress finishes, then the network after
+/// it (model.bpk, loadable by eval), the completed epochs' metrics.csv and a summary marked
+/// `interrupted` are written, and the exit status is 130.
+#[test]
+fn an_interrupted_run_writes_its_state_and_exits_130() {
+    for signal in ["-INT", "-TERM"] {
+        let run = tmp(&format!("interrupted{signal}"));
+        let mut child = bin()
+            .args(["train", "--epochs", "100000", "--out"])
+            .arg(&run)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        while let Some(Ok(line)) = lines.next() {
+            if line.trim_start().starts_with("epoch    2") {
+                break;
+            }
+        }
+        let sent = Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap();
+        assert!(sent.success());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(130), "{signal}: {err}");
+        assert!(err.contains("training interrupted in epoch"), "{err}");
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(s["status"], "interrupted", "{s}");
+        let completed = s["epochs_completed"].as_u64().unwrap();
+        assert!(completed >= 2, "{s}");
+        assert_eq!(s["interrupted_epoch"].as_u64(), Some(completed + 1), "{s}");
+        let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+        assert_eq!(metrics.lines().count() as u64, completed + 1, "{metrics}");
+        // The interrupted network evaluates (it is the network after the last batch).
+        let text = ok(bin()
+            .args(["eval", "--config"])
+            .arg(run.join("config.toml"))
+            .arg("--checkpoint")
+            .arg(run.join("model.bpk"))
+            .arg("--out")
+            .arg(tmp(&format!("eval-interrupted{signal}")))
+            .output()
+            .unwrap());
+        assert!(text.contains("test accuracy"), "{text}");
+    }
+}

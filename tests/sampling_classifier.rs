@@ -45,7 +45,7 @@ fn wake_sleep_learns_to_classify_and_complete() {
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let mut learner = SamplingLearner::new(&cfg, Some(&train), &device, &mut rng);
     let before = evaluate_exact(&learner.rbm, &val, 1000, &cfg, &device).accuracy;
-    let (history, _) = run_epochs(
+    let history = run_epochs(
         &cfg,
         &mut learner,
         &train,
@@ -53,7 +53,8 @@ fn wake_sleep_learns_to_classify_and_complete() {
         &mut TrainingRng::Spikeburn(Box::new(rng)),
         &mut |_| {},
     )
-    .expect("finite");
+    .expect("finite")
+    .history;
     let rbm = learner.rbm;
     let sampled = evaluate_sampling(&rbm, &test, 1000, &cfg, &device);
     let exact = evaluate_exact(&rbm, &test, 1000, &cfg, &device);

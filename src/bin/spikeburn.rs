@@ -17,7 +17,8 @@ use spikeburn::train::report::metrics_csv;
 use spikeburn::train::robustness::{Effect, Sweep, robustness, robustness_chart, robustness_csv};
 use spikeburn::train::{
     ChipMode, Evaluation, ExperimentConfig, FeedbackRuleName, Method, NetworkSource, Precision,
-    RandomStream, TrainEvent, bench, evaluate_saved, train_and_test, write_diverged,
+    RandomStream, Stopped, TrainEvent, bench, evaluate_saved, request_interrupt, train_and_test,
+    write_diverged, write_interrupted,
 };
 use spikeburn::util::check_memory;
 
@@ -407,9 +408,17 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
     }
     let result = match result {
         Ok(r) => r,
-        Err(d) => {
+        Err(Stopped::Diverged(d)) => {
             write_diverged(&cfg, &d, choice.name(), &run)?;
             bail!("{d}; run folder {}", run.path.display());
+        }
+        Err(stopped @ Stopped::Interrupted { .. }) => {
+            write_interrupted(&cfg, &stopped, choice.name(), &run)?;
+            return Err(anyhow::Error::new(Interrupted(format!(
+                "{stopped}: the network after that batch is in model.bpk (untested), the \
+                 completed epochs in metrics.csv; run folder {}",
+                run.path.display()
+            ))));
         }
     };
     for line in result.write(&cfg, &data, &device, choice.name(), &run)? {
@@ -650,11 +659,39 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A run ended by SIGINT, SIGTERM or SIGHUP, its state written: exit status 130.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Interrupted(String);
+
+/// SIGINT, SIGTERM and SIGHUP ask a training run to stop after the batch it is in and write
+/// what it has; a second signal ends the process at once (exit 130).
+fn install_interrupt_handler() {
+    let seen = std::sync::atomic::AtomicBool::new(false);
+    let handler = move || {
+        if seen.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            eprintln!("\nsecond interrupt: stopping now, without writing the run's state");
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: finishing the current batch, then writing the run's state");
+        request_interrupt();
+    };
+    if let Err(e) = ctrlc::set_handler(handler) {
+        eprintln!(
+            "warning: cannot handle interrupts ({e}); an interrupted run keeps only its metrics"
+        );
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Train(_)) {
+        install_interrupt_handler();
+    }
     if let Err(e) = run(cli).context("spikeburn failed") {
         eprintln!("error: {}", report(&e));
-        std::process::exit(1);
+        let interrupted = e.chain().any(|c| c.downcast_ref::<Interrupted>().is_some());
+        std::process::exit(if interrupted { 130 } else { 1 });
     }
 }
 
@@ -711,6 +748,91 @@ mod tests {
         assert_eq!(report(&e), "spikeburn failed: a/b.toml: No such file (os error 2)");
         let plain = anyhow::anyhow!("inner").context("middle").context("outer");
         assert_eq!(report(&plain), "outer: middle: inner");
+    }
+
+    /// Random command lines from the CLI's own words and hostile values parse to a command or
+    /// a clean clap error, and a parsed config resolves or errors: never a panic.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        const WORDS: &[&str] = &[
+            "train",
+            "eval",
+            "bench",
+            "sample",
+            "robustness",
+            "dump-config",
+            "--config",
+            "--epochs",
+            "--seed",
+            "--rng",
+            "--precision",
+            "--dataset",
+            "--feedback",
+            "--chip",
+            "--chip-file",
+            "--chip-seed",
+            "--chip-mode",
+            "--chip-instances",
+            "--device",
+            "--data-dir",
+            "--out",
+            "--force",
+            "--checkpoint",
+            "--weights",
+            "--save-outputs",
+            "--batches",
+            "--steps",
+            "--chains",
+            "--w-std",
+            "--effect",
+            "--levels",
+            "--retrain",
+            "torch",
+            "f64",
+            "mnist16",
+            "bss2",
+            "nan",
+            "inf",
+            "-1",
+            "0",
+            "1e308",
+            "18446744073709551616",
+            "99999999999999",
+            "",
+            "=",
+            "--",
+            "models/yinyang-ttfs.toml",
+            "/nonexistent",
+            "jitter",
+            "0,0.1,nan",
+            "sal",
+            "exact",
+            "flex",
+            "ü∂",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+            #[test]
+            fn command_lines_never_panic(picks in proptest::collection::vec(0..WORDS.len(), 0..8)) {
+                let args = std::iter::once("spikeburn").chain(picks.iter().map(|&i| WORDS[i]));
+                if let Ok(cli) = Cli::try_parse_from(args) {
+                    let config = match &cli.command {
+                        Command::Train(c) => Some(&c.config),
+                        Command::Eval(c) => Some(&c.config),
+                        Command::Bench(c) => Some(&c.config),
+                        Command::Robustness(c) => Some(&c.config),
+                        Command::DumpConfig(c) => Some(c),
+                        Command::Sample(_) => None,
+                    };
+                    if let Some(c) = config {
+                        let _ = c.resolve_runnable();
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! A method takes part by implementing [`Learner`]: one training batch, one evaluation, and an
 //! optional end-of-epoch hook whose named values become extra columns of `metrics.csv`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use burn::tensor::Tensor;
@@ -110,6 +111,44 @@ impl Diverged {
     }
 }
 
+/// Set by [`request_interrupt`]; read by the epoch loop after every batch.
+static INTERRUPT: AtomicBool = AtomicBool::new(false);
+
+/// Asks every running epoch loop of this process to stop after the batch it is in (the CLI
+/// calls it on SIGINT, SIGTERM and SIGHUP). The loop returns what it has, marked
+/// [`EpochsRun::interrupted`]; the request stays set for the process's lifetime.
+pub fn request_interrupt() {
+    INTERRUPT.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`request_interrupt`] was called.
+pub fn interrupt_requested() -> bool {
+    INTERRUPT.load(Ordering::SeqCst)
+}
+
+/// Where an interrupted run stopped: after batch `batch` (from 1) of `batches` in epoch
+/// `epoch` (from 1), whose metrics are not in the history (only completed epochs are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Interruption {
+    /// The epoch it stopped in, from 1.
+    pub epoch: usize,
+    /// The last batch it finished, from 1.
+    pub batch: usize,
+    /// Training batches per epoch.
+    pub batches: usize,
+}
+
+/// What [`run_epochs`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochsRun {
+    /// Per-epoch metrics of the completed epochs.
+    pub history: Vec<EpochMetrics>,
+    /// Seconds spent (training and validation).
+    pub seconds: f64,
+    /// Set if [`request_interrupt`] stopped it before its last epoch.
+    pub interrupted: Option<Interruption>,
+}
+
 /// What one epoch did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpochMetrics {
@@ -160,6 +199,9 @@ pub struct TrainOutcome<N> {
     pub history: Vec<EpochMetrics>,
     /// Seconds spent in the epoch loop (training and validation).
     pub train_seconds: f64,
+    /// Set if the run was interrupted: `network` is then the network after the last batch
+    /// it finished.
+    pub interrupted: Option<Interruption>,
 }
 
 /// The learning rate of an epoch (from 1) under StepLR.
@@ -184,7 +226,7 @@ fn training_batch(
 
 /// The epoch loop shared by all methods: StepLR, shuffling and input noise from `rng`, one
 /// validation pass per epoch, then the learner's end-of-epoch hook. Returns the history and the
-/// seconds spent.
+/// seconds spent; after [`request_interrupt`] it stops at the end of the batch it is in.
 ///
 /// # Errors
 /// [`Diverged`] as soon as a batch's loss, a trained parameter ([`Learner::non_finite`]) or
@@ -196,7 +238,7 @@ pub fn run_epochs(
     validation: &SpikeDataset,
     rng: &mut TrainingRng,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> Result<(Vec<EpochMetrics>, f64), Diverged> {
+) -> Result<EpochsRun, Diverged> {
     let t = &cfg.training;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let n_batches = train.len().div_ceil(t.batch_size);
@@ -204,7 +246,8 @@ pub fn run_epochs(
     let start = Instant::now();
     rng.validation_pass(); // the reference validates the untrained network
 
-    for epoch in 1..=t.epochs {
+    let mut interrupted = None;
+    'epochs: for epoch in 1..=t.epochs {
         let epoch_start = Instant::now();
         let lr = learning_rate(cfg, epoch);
         let diverged =
@@ -233,6 +276,10 @@ pub fn run_epochs(
                 return Err(diverged(Some(b + 1), what, history));
             }
             on_event(TrainEvent::Batch { epoch, done: b + 1, total: n_batches });
+            if interrupt_requested() {
+                interrupted = Some(Interruption { epoch, batch: b + 1, batches: n_batches });
+                break 'epochs;
+            }
         }
         let val = learner.evaluate(validation, t.batch_size_eval);
         if !val.loss.is_finite() && !validation.is_empty() {
@@ -256,7 +303,7 @@ pub fn run_epochs(
         on_event(TrainEvent::Epoch(&metrics));
         history.push(metrics);
     }
-    Ok((history, start.elapsed().as_secs_f64()))
+    Ok(EpochsRun { history, seconds: start.elapsed().as_secs_f64(), interrupted })
 }
 
 /// Throughput of a configuration on a device, measured on real batches.
@@ -423,7 +470,8 @@ mod tests {
         // Never failing: all four epochs.
         let mut learner = Failing { steps: 0, at: usize::MAX, how: Failure::Weights };
         let mut rng = TrainingRng::new(&cfg);
-        let (h, _) = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {}).unwrap();
+        let h =
+            run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {}).unwrap().history;
         assert_eq!(h.len(), 4);
     }
 
@@ -452,8 +500,9 @@ mod tests {
         let data = SpikeDataset { n_inputs: 1, times: vec![0.5; 10], labels: vec![0; 10] };
         let mut learner = Counting { epochs_seen: Vec::new(), steps: 0, rates: Vec::new() };
         let mut rng = TrainingRng::new(&cfg);
-        let (history, _) =
-            run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {}).expect("finite");
+        let history = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {})
+            .expect("finite")
+            .history;
         assert_eq!(learner.epochs_seen, [1, 2, 3]);
         let steps: Vec<f64> = history.iter().map(|m| m.extra[0].1).collect();
         assert_eq!(steps, [3.0, 6.0, 9.0], "10 samples in batches of 4: 3 steps per epoch");
@@ -471,8 +520,9 @@ mod tests {
         let data = SpikeDataset { n_inputs: 1, times: vec![0.5; 8], labels: vec![0; 8] };
         let mut learner = Counting { epochs_seen: Vec::new(), steps: 0, rates: Vec::new() };
         let mut rng = TrainingRng::new(&cfg);
-        let (history, _) =
-            run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {}).expect("finite");
+        let history = run_epochs(&cfg, &mut learner, &data, &data, &mut rng, &mut |_| {})
+            .expect("finite")
+            .history;
         let want = [0.01, 0.01, 0.005, 0.005, 0.0025];
         let per_epoch: Vec<f64> = history.iter().map(|m| m.learning_rate).collect();
         assert_eq!(per_epoch, want);

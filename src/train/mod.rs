@@ -24,14 +24,18 @@ pub use config::{
     Precision, RandomStream, SamplingConfig, SleepChains, SurrogateConfig,
 };
 pub use epochs::{
-    BenchReport, Diverged, EpochMetrics, Learner, StepOutcome, TrainEvent, TrainOutcome,
-    bench_learner, first_non_finite, first_non_finite_layer, run_epochs,
+    BenchReport, Diverged, EpochMetrics, EpochsRun, Interruption, Learner, StepOutcome, TrainEvent,
+    TrainOutcome, bench_learner, first_non_finite, first_non_finite_layer, interrupt_requested,
+    request_interrupt, run_epochs,
 };
 pub use evaluation::{ChipResults, Evaluation};
 pub use method::{LoadError, MethodKind, NetworkSource};
 pub use model::{TrainedModel, WithFeedback};
-pub use report::{DivergedSummary, Summary};
+pub use report::{DivergedSummary, InterruptedSummary, Summary};
 pub use rng::TrainingRng;
-pub use run::{EvalResult, RunResult, bench, evaluate_saved, train_and_test, write_diverged};
+pub use run::{
+    EvalResult, RunResult, Stopped, bench, evaluate_saved, train_and_test, write_diverged,
+    write_interrupted,
+};
 pub use surrogate::{SurrogateLearner, evaluate_surrogate, train_surrogate};
 pub use ttfs::{Trainer, TtfsLearner, evaluate, train};

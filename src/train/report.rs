@@ -121,6 +121,59 @@ impl DivergedSummary {
     }
 }
 
+/// The `summary.json` of a training run that was interrupted (SIGINT, SIGTERM, SIGHUP): where
+/// it stopped; the network after its last finished batch is in the folder, untested.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InterruptedSummary {
+    /// `interrupted`.
+    pub status: String,
+    /// Experiment name.
+    pub name: String,
+    /// `ttfs`, `surrogate` or `sampling`.
+    pub method: String,
+    /// Seed.
+    pub seed: u64,
+    /// The epoch (from 1) it stopped in.
+    pub interrupted_epoch: usize,
+    /// The last batch (from 1) it finished in that epoch.
+    pub interrupted_batch: usize,
+    /// Epochs completed (their rows are in `metrics.csv`).
+    pub epochs_completed: usize,
+    /// Epochs configured.
+    pub epochs: usize,
+    /// Seconds in the training loop.
+    pub train_seconds: f64,
+    /// Device name.
+    pub device: String,
+    /// spikeburn version.
+    pub spikeburn_version: String,
+}
+
+impl InterruptedSummary {
+    /// The summary of `cfg`'s run interrupted at `at` after `completed` epochs.
+    pub fn of(
+        cfg: &ExperimentConfig,
+        device: &str,
+        at: &super::epochs::Interruption,
+        completed: usize,
+        train_seconds: f64,
+    ) -> Self {
+        Self {
+            status: "interrupted".into(),
+            name: cfg.name.clone(),
+            method: cfg.method.name().into(),
+            seed: cfg.seed,
+            interrupted_epoch: at.epoch,
+            interrupted_batch: at.batch,
+            epochs_completed: completed,
+            epochs: cfg.training.epochs,
+            train_seconds,
+            device: device.into(),
+            spikeburn_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
 /// The per-epoch metrics as CSV: the shared columns, then the method's own
 /// ([`EpochMetrics::extra`], named by the first epoch), then the epoch's seconds.
 pub fn metrics_csv(history: &[EpochMetrics]) -> String {

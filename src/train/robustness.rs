@@ -11,7 +11,7 @@ use super::config::{ChipConfig, ChipMode, ConfigError, ExperimentConfig};
 use super::epochs::Diverged;
 use super::evaluation::mean_std;
 use super::model::TrainedModel;
-use super::run::train_and_test;
+use super::run::{Stopped, train_and_test};
 use crate::chip::{Chip, ChipProfile};
 use crate::data::Splits;
 use crate::io::svg::{Scale, Series, chart};
@@ -238,11 +238,17 @@ pub enum SweepError {
     /// A training run of the sweep diverged.
     #[error(transparent)]
     Diverged(#[from] Box<Diverged>),
+    /// A training run of the sweep was interrupted (the sweep writes nothing more).
+    #[error("{0}; the sweep stopped")]
+    Interrupted(String),
 }
 
-impl From<Diverged> for SweepError {
-    fn from(d: Diverged) -> Self {
-        Box::new(d).into()
+impl From<Stopped> for SweepError {
+    fn from(s: Stopped) -> Self {
+        match s {
+            Stopped::Diverged(d) => Box::new(d).into(),
+            interrupted => SweepError::Interrupted(interrupted.to_string()),
+        }
     }
 }
 

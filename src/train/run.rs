@@ -5,11 +5,13 @@
 use burn::tensor::Device;
 
 use super::config::ExperimentConfig;
-use super::epochs::{BenchReport, Diverged, EpochMetrics, TrainEvent, bench_learner, run_epochs};
+use super::epochs::{
+    BenchReport, Diverged, EpochMetrics, Interruption, TrainEvent, bench_learner, run_epochs,
+};
 use super::evaluation::Evaluation;
 use super::method::{LoadError, NetworkSource};
 use super::model::TrainedModel;
-use super::report::{DivergedSummary, Summary, metrics_csv};
+use super::report::{DivergedSummary, InterruptedSummary, Summary, metrics_csv};
 use crate::data::{SpikeDataset, Splits};
 use crate::io::{IoError, RunDir, files};
 
@@ -26,23 +28,51 @@ pub struct RunResult {
     pub test: Evaluation,
 }
 
+/// Why a training run ended without a tested network.
+#[derive(Debug, thiserror::Error)]
+pub enum Stopped {
+    /// A loss or a parameter stopped being finite: no network is worth keeping.
+    #[error(transparent)]
+    Diverged(#[from] Diverged),
+    /// An interruption was requested ([`super::epochs::request_interrupt`]): the network after
+    /// the last finished batch and the completed epochs, untested.
+    #[error(
+        "training interrupted in epoch {}, after batch {} of {} ({} epoch(s) completed)",
+        at.epoch, at.batch, at.batches, history.len()
+    )]
+    Interrupted {
+        /// Where it stopped.
+        at: Interruption,
+        /// The network after the last finished batch.
+        network: Box<dyn TrainedModel>,
+        /// The completed epochs.
+        history: Vec<EpochMetrics>,
+        /// Seconds in the epoch loop.
+        train_seconds: f64,
+    },
+}
+
 /// Train `cfg`'s method on `data.train` (validating on `data.validation` every epoch), then
 /// evaluate on `data.test`.
 ///
 /// # Errors
-/// [`Diverged`] if a loss or a parameter stopped being finite: nothing is tested.
+/// [`Stopped::Diverged`] if a loss or a parameter stopped being finite (nothing is tested),
+/// [`Stopped::Interrupted`] if an interruption was requested (nothing is tested).
 pub fn train_and_test(
     cfg: &ExperimentConfig,
     data: &Splits,
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
-) -> Result<RunResult, Diverged> {
+) -> Result<RunResult, Stopped> {
     let (mut learner, mut rng) = cfg.method.kind().learner(cfg, &data.train, device);
-    let (history, train_seconds) =
-        run_epochs(cfg, learner.as_mut(), &data.train, &data.validation, &mut rng, on_event)?;
+    let run = run_epochs(cfg, learner.as_mut(), &data.train, &data.validation, &mut rng, on_event)?;
     let network = learner.into_trained();
+    if let Some(at) = run.interrupted {
+        let (history, train_seconds) = (run.history, run.seconds);
+        return Err(Stopped::Interrupted { at, network, history, train_seconds });
+    }
     let test = network.test(&data.test, cfg, device);
-    Ok(RunResult { network, history, train_seconds, test })
+    Ok(RunResult { network, history: run.history, train_seconds: run.seconds, test })
 }
 
 impl RunResult {
@@ -87,6 +117,28 @@ pub fn write_diverged(
 ) -> Result<(), IoError> {
     run.write(files::METRICS, &metrics_csv(&diverged.history))?;
     run.write_json(files::SUMMARY, &DivergedSummary::of(cfg, device_name, diverged))
+}
+
+/// Write what an interrupted run leaves into `run`: the network after its last finished batch
+/// (`model.bpk`, and the method's other network files; loadable with `eval`), the completed
+/// epochs' `metrics.csv` and a `summary.json` saying where it stopped
+/// ([`InterruptedSummary`]).
+///
+/// # Errors
+/// [`IoError`] naming the file.
+pub fn write_interrupted(
+    cfg: &ExperimentConfig,
+    stopped: &Stopped,
+    device_name: &str,
+    run: &RunDir,
+) -> Result<(), IoError> {
+    let Stopped::Interrupted { at, network, history, train_seconds } = stopped else {
+        return Ok(());
+    };
+    network.save(run, cfg)?;
+    run.write(files::METRICS, &metrics_csv(history))?;
+    let summary = InterruptedSummary::of(cfg, device_name, at, history.len(), *train_seconds);
+    run.write_json(files::SUMMARY, &summary)
 }
 
 /// A saved network and its test-split evaluation.

@@ -310,9 +310,13 @@ pub fn train_surrogate(
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> Result<TrainOutcome<SurrogateNetwork>, Diverged> {
     let (mut learner, mut rng) = SurrogateLearner::seeded(cfg, device);
-    let (history, train_seconds) =
-        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event)?;
-    Ok(TrainOutcome { network: learner.inference_network(), history, train_seconds })
+    let run = run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event)?;
+    Ok(TrainOutcome {
+        network: learner.inference_network(),
+        history: run.history,
+        train_seconds: run.seconds,
+        interrupted: run.interrupted,
+    })
 }
 
 impl TrainedModel for SurrogateNetwork {

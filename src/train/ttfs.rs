@@ -387,9 +387,13 @@ pub fn train(
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> Result<TrainOutcome<SpikeTimeNetwork>, Diverged> {
     let (mut learner, mut rng) = TtfsLearner::seeded(cfg, device);
-    let (history, train_seconds) =
-        run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event)?;
-    Ok(TrainOutcome { network: learner.trainer.network, history, train_seconds })
+    let run = run_epochs(cfg, &mut learner, train, validation, &mut rng, on_event)?;
+    Ok(TrainOutcome {
+        network: learner.trainer.network,
+        history: run.history,
+        train_seconds: run.seconds,
+        interrupted: run.interrupted,
+    })
 }
 
 impl TrainedModel for SpikeTimeNetwork {
