@@ -5,9 +5,9 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use spikeburn::ttfs::{Compute, SpikeTimeLayerConfig, SpikeTimeNetwork, TtfsLoss};
+use spikeburn::util::StdRng;
 
 fn inputs(batch: usize, n: usize, rng: &mut StdRng, device: &Device) -> Tensor<2> {
     let v: Vec<f64> = (0..batch * n).map(|_| 0.15 + 1.85 * rng.random::<f64>()).collect();

@@ -14,10 +14,10 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use spikeburn::io::weights;
 use spikeburn::train::ExperimentConfig;
 use spikeburn::train::sampling::{Occlusion, build_sampling_rbm, complete_images};
+use spikeburn::util::StdRng;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();

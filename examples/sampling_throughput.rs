@@ -15,11 +15,12 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use rand::SeedableRng;
-use rand::rngs::{SmallRng, StdRng};
+use rand::rngs::SmallRng;
 use spikeburn::sampling::{
     BoltzmannMachine, Calibration, CalibrationSweep, LayerState, LifSamplingNeuron, NeuralSampler,
     Noise, Sampler, SamplingRbmConfig, Translation, UpdateOrder, calibrate,
 };
+use spikeburn::util::StdRng;
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();

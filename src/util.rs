@@ -4,6 +4,26 @@ use burn::tensor::{DType, Device, Int, Tensor, TensorData};
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
 
+/// spikeburn's random generator: ChaCha12, the generator behind rand's `StdRng` (same seeding,
+/// same stream), used directly so that its position can be saved ([`rng_state`]) and restored
+/// ([`rng_from_state`]) when a run is resumed.
+pub type StdRng = chacha20::ChaCha12Rng;
+
+/// The full state of a [`StdRng`] (seed, stream, position) as lowercase hex.
+pub fn rng_state(rng: &StdRng) -> String {
+    rng.serialize_state().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The generator [`rng_state`] described, or `None` if `hex` is not such a state.
+pub fn rng_from_state(hex: &str) -> Option<StdRng> {
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .collect::<Option<_>>()?;
+    let state: chacha20::SerializedRngState = bytes.try_into().ok()?;
+    Some(StdRng::deserialize_state(&state))
+}
+
 /// A `[rows, cols]` weight matrix drawn i.i.d. from `N(mean, std)` on the host (row-major, so a
 /// seed gives the same weights on every backend).
 ///
@@ -142,6 +162,31 @@ pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{RngExt, SeedableRng};
+
+    /// The generator is rand's `StdRng` (same seeding, same stream, through u32, u64 and f64
+    /// draws), and its saved state continues the stream exactly, from any position (inside a
+    /// block, after an odd number of words).
+    #[test]
+    fn generator_is_rands_and_its_state_round_trips() {
+        let mut ours = StdRng::seed_from_u64(42);
+        let mut rands = rand::rngs::StdRng::seed_from_u64(42);
+        for i in 0..1000 {
+            match i % 3 {
+                0 => assert_eq!(ours.random::<u32>(), rands.random::<u32>()),
+                1 => assert_eq!(ours.random::<u64>(), rands.random::<u64>()),
+                _ => assert_eq!(ours.random::<f64>().to_bits(), rands.random::<f64>().to_bits()),
+            }
+        }
+        for skip in [0usize, 1, 7, 16, 33] {
+            let mut a = StdRng::seed_from_u64(7);
+            (0..skip).for_each(|_| drop(a.random::<u32>()));
+            let mut b = rng_from_state(&rng_state(&a)).expect("a state");
+            let draws = |r: &mut StdRng| (0..100).map(|_| r.random::<u64>()).collect::<Vec<_>>();
+            assert_eq!(draws(&mut a), draws(&mut b), "after {skip} words");
+        }
+        assert!(rng_from_state("zz").is_none() && rng_from_state("00ff").is_none());
+    }
 
     /// f32 tensors (the training precision) take Burn's own sigmoid: the values are its values,
     /// so no f32 result changed when this function replaced it.

@@ -15,7 +15,6 @@ use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use common::{FdCount, f64_device};
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use spikeburn::chip::{Chip, ChipConfig, ChipProfile, Trial};
 use spikeburn::error_path::ErrorPath;
@@ -24,6 +23,7 @@ use spikeburn::surrogate::{
     Encoder, LifLayerConfig, LifValues, Readout, SpikeForward, Surrogate, SurrogateNetwork,
     SurrogateOnChip, TimeGrid,
 };
+use spikeburn::util::StdRng;
 use spikeburn::util::to_vec_f64;
 
 /// A profile from the built-in `ideal` with `edit` applied.

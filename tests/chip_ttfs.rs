@@ -10,11 +10,11 @@ mod common;
 use burn::tensor::{Int, Tensor, TensorData};
 use common::*;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use spikeburn::chip::{Chip, ChipConfig, ChipProfile};
 use spikeburn::error_path::ErrorPath;
 use spikeburn::ttfs::on_chip::OnChip;
 use spikeburn::ttfs::{SpikeTimeLayerConfig, SpikeTimeNetwork, TauRatio, TtfsLoss};
+use spikeburn::util::StdRng;
 use spikeburn::util::to_vec_f64;
 
 /// A profile from the built-in `ideal` with `edit` applied.

@@ -9,7 +9,6 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use common::*;
 use rand::RngExt;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use spikeburn::error_path::ErrorPath;
 use spikeburn::feedback::{FeedbackConfig, FeedbackRule, FeedbackRuleName, alignment_columns};
 use spikeburn::sampling::sal::SalConfig;
@@ -20,6 +19,7 @@ use spikeburn::ttfs::neuron::TauRatio;
 use spikeburn::ttfs::{
     Compute, SpikeTimeLayerConfig, SpikeTimeNetwork, functional, kernel, scalar,
 };
+use spikeburn::util::StdRng;
 use spikeburn::util::to_vec_f64;
 
 /// The two compute paths' `backward_with`, as one type.

@@ -9,10 +9,10 @@ mod common;
 
 use common::*;
 use rand::RngExt;
-use rand::rngs::StdRng;
 use spikeburn::ttfs::general::{self, Neuron};
 use spikeburn::ttfs::neuron::TauRatio;
 use spikeburn::ttfs::{general_kernel, kernel};
+use spikeburn::util::StdRng;
 use spikeburn::util::to_vec_f64;
 
 fn close(a: &[f64], b: &[f64], tol: f64, what: &str) {

@@ -7,11 +7,11 @@ mod common;
 
 use common::*;
 use rand::RngExt;
-use rand::rngs::StdRng;
 use spikeburn::ttfs::general::{self, Neuron};
 use spikeburn::ttfs::neuron::{NeuronParams, TauRatio};
 use spikeburn::ttfs::scalar;
 use spikeburn::ttfs::simulate::simulate_neuron;
+use spikeburn::util::StdRng;
 
 /// Moves one parameter of a neuron.
 type Nudge = fn(&mut Neuron, f64);

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use safetensors::{Dtype, tensor::TensorView};
 use spikeburn::data::DatasetName;
 use spikeburn::io::weights::{
@@ -14,6 +13,7 @@ use spikeburn::io::weights::{
 };
 use spikeburn::train::ExperimentConfig;
 use spikeburn::train::ttfs::build_network;
+use spikeburn::util::StdRng;
 use spikeburn::util::to_vec_f64;
 
 fn tmp(name: &str) -> PathBuf {

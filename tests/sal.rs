@@ -1,9 +1,9 @@
 //! Known-answer tests of spike-based alignment learning (`../shared/design/sal.md` §6) on the
 //! discrete-time neural-sampling network of `spikeburn::sampling::sal`.
 
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use spikeburn::sampling::sal::{SalConfig, SalNetwork, angle_degrees, slope_through_origin};
+use spikeburn::util::StdRng;
 
 /// The two-neuron demo's settings: τ_ref = τ_S = 25, η_S = 0.03, an update every 1500 steps,
 /// one copy.

@@ -12,7 +12,6 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use spikeburn::data::DatasetName;
 use spikeburn::io::weights;
 use spikeburn::train::sampling::{
@@ -20,6 +19,7 @@ use spikeburn::train::sampling::{
     evaluate_sampling, generate_per_class,
 };
 use spikeburn::train::{ExperimentConfig, TrainingRng, run_epochs};
+use spikeburn::util::StdRng;
 
 /// The sampling layers draw from the device's global random stream (`device.seed`): two tests
 /// of this binary sampling at once would interleave their draws and neither would be

@@ -13,7 +13,6 @@ use burn::module::{Module, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use common::{FdCount, f64_device};
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use spikeburn::surrogate::layer::LayerTrace;
 use spikeburn::surrogate::network::NetworkTrace;
@@ -21,6 +20,7 @@ use spikeburn::surrogate::{
     Encoder, Integrator, LifLayer, LifLayerConfig, LifState, LifValues, Readout, Reset,
     SpikeForward, Surrogate, SurrogateNetwork, TimeGrid,
 };
+use spikeburn::util::StdRng;
 use spikeburn::util::to_vec_f64;
 
 const H: f64 = 1e-6;

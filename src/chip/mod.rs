@@ -17,8 +17,8 @@ use std::path::Path;
 pub mod config;
 pub use config::{ChipConfig, ChipMode, aware_seed};
 
+use crate::util::StdRng;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 

@@ -20,9 +20,9 @@
 //! the real-input rows of `W_k` only (bias spikes receive no error). Layer numbers are those of
 //! [`crate::error_path`]: `k = 1 ..= L−1`; a DFA matrix `D_h` carries the label `k = h + 1`.
 
+use crate::util::StdRng;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigError;

@@ -252,9 +252,9 @@ impl SamplingRbm {
 mod tests {
     use super::*;
     use crate::sampling::{BoltzmannMachine, StateHistogram};
+    use crate::util::StdRng;
     use crate::util::to_vec_f64;
     use rand::SeedableRng;
-    use rand::rngs::StdRng;
 
     fn device() -> Device {
         crate::device::DeviceChoice::Flex.device().expect("flex")

@@ -28,7 +28,7 @@
 //! window, and the causal effect of `j` on `i` is `∝ W_ij`, so
 //! `E[ΔW_ij] ∝ r_i r_j (W_ji − W_ij)`: with `W_ji` frozen, `W_ij → W_ji`.
 
-use rand::rngs::StdRng;
+use crate::util::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;

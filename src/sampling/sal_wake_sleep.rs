@@ -14,7 +14,7 @@
 //! (steps · chains)`, and are clipped to `±clip`. Every `validate_every` iterations D_KL(p* ‖ p̂)
 //! is measured on a fresh, longer run of the network as it is (weights frozen).
 
-use rand::rngs::StdRng;
+use crate::util::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};

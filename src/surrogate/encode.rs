@@ -4,8 +4,8 @@
 //! first-spike-time models see the same data: the latency encoder keeps the spikes, the rate
 //! encoder turns each input's earliness into a firing rate.
 
+use crate::util::StdRng;
 use rand::RngExt;
-use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::LatencyEncoder;

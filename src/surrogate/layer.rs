@@ -321,9 +321,9 @@ impl ModuleDisplay for LifLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::StdRng;
     use crate::util::to_vec_f64;
     use rand::SeedableRng;
-    use rand::rngs::StdRng;
 
     fn layer(spiking: bool) -> LifLayer {
         LifLayerConfig::new(3, 2)

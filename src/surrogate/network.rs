@@ -1,9 +1,9 @@
 //! A feed-forward network of [`LifLayer`]s with a readout, and its loss.
 
+use crate::util::StdRng;
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use super::encode::{Encoder, TimeGrid};

@@ -29,9 +29,9 @@
 //! clock finer than `dt` moves nothing; a spike floored to 0 lands in step 0). The gradient passes to
 //! a moved spike as to the spike itself (straight through); a lost spike receives none.
 
+use crate::util::StdRng;
 use burn::tensor::Tensor;
 use rand::RngExt;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::layer::{Carrier, LayerTrace, LifLayer};

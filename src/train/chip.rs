@@ -4,9 +4,9 @@
 
 use std::any::Any;
 
+use crate::util::StdRng;
 use burn::tensor::Device;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use super::config::{ChipMode, ExperimentConfig};
 use super::evaluation::{ChipResults, Evaluation};

@@ -9,10 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::util::StdRng;
 use burn::store::ModuleSnapshot;
 use burn::tensor::Device;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use super::config::{ExperimentConfig, Method, RandomStream};
 use super::epochs::Learner;

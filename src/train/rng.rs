@@ -1,7 +1,7 @@
 //! The random stream of a training run ([`TrainingRng`]): spikeburn's own generator, or
 //! PyTorch's, drawn from in the reference code's order.
 
-use rand::rngs::StdRng;
+use crate::util::StdRng;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 

@@ -4,10 +4,10 @@
 
 use std::any::Any;
 
+use crate::util::StdRng;
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use super::config::ExperimentConfig;
 use super::epochs::{Learner, StepOutcome, first_non_finite};

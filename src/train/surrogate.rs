@@ -3,11 +3,11 @@
 
 use std::any::Any;
 
+use crate::util::StdRng;
 use burn::module::{Module, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use super::chip::{ChipSession, evaluate_surrogate_on_chip, training_session, with_chips};
 use super::config::ExperimentConfig;

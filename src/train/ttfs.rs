@@ -5,9 +5,9 @@
 
 use std::any::Any;
 
+use crate::util::StdRng;
 use burn::optim::{Adam, AdamConfig, AdamState, Optimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use rand::rngs::StdRng;
 
 use super::chip::{ChipSession, evaluate_on_chip, training_session, with_chips};
 use super::config::ExperimentConfig;

@@ -283,8 +283,8 @@ impl ModuleDisplay for SpikeTimeLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::StdRng;
     use rand::SeedableRng;
-    use rand::rngs::StdRng;
 
     fn layer() -> SpikeTimeLayer {
         SpikeTimeLayerConfig::new(4, 3)

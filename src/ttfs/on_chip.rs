@@ -19,9 +19,9 @@
 //! the readout does: the earliest output wins, the lowest index among equals
 //! ([`super::loss::predict`]).
 
+use crate::util::StdRng;
 use burn::tensor::Tensor;
 use rand::RngExt;
-use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use super::functional::SpikeTimeGrads;

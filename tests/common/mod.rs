@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use burn::tensor::{Device, FloatDType, Tensor, TensorData};
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use spikeburn::ttfs::neuron::{NeuronParams, NeuronTensors, TauRatio};
+use spikeburn::util::StdRng;
 
 /// The default device configured for f64 (once per test binary: settings can be set only
 /// before the first tensor is created).
