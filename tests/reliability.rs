@@ -399,3 +399,66 @@ fn an_interrupted_run_writes_its_state_and_exits_130() {
         assert!(text.contains("test accuracy"), "{text}");
     }
 }
+
+/// The metrics.csv rows without the wall-clock seconds (the last column).
+fn metrics_without_seconds(run: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    text.lines().map(|l| l.rsplit_once(',').map_or(l, |(a, _)| a).to_string()).collect()
+}
+
+/// `train --resume`: a run interrupted by SIGINT and resumed ends with a model.bpk byte for
+/// byte the one of the run that was never interrupted, and the same metrics and test result;
+/// a completed run, a folder that is not a run and override flags are refused by name.
+#[test]
+fn an_interrupted_run_resumes_to_the_same_bytes() {
+    let whole = tmp("resume-whole");
+    let cut = tmp("resume-cut");
+    let args = ["train", "--epochs", "30", "--seed", "3", "--out"];
+    ok(bin().args(args).arg(&whole).output().unwrap());
+    let mut child =
+        bin().args(args).arg(&cut).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.trim_start().starts_with("epoch    3") {
+            break;
+        }
+    }
+    let sent = Command::new("kill").arg("-INT").arg(child.id().to_string()).status().unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("spikeburn train --resume"), "{err}");
+    assert!(cut.join("resume.safetensors").is_file());
+    let text = ok(bin().arg("train").arg("--resume").arg(&cut).output().unwrap());
+    assert!(text.contains("resuming") && text.contains("test accuracy"), "{text}");
+    let bytes = |run: &Path| std::fs::read(run.join("model.bpk")).unwrap();
+    assert!(bytes(&cut) == bytes(&whole), "model.bpk differs from the uninterrupted run's");
+    assert_eq!(metrics_without_seconds(&cut), metrics_without_seconds(&whole));
+    let acc = |run: &Path| {
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap())
+                .unwrap();
+        (s["status"].clone(), s["test_accuracy"].clone(), s["test_loss"].clone())
+    };
+    assert_eq!(acc(&cut), acc(&whole));
+    assert_eq!(acc(&cut).0, "completed");
+
+    let err = failed(bin().arg("train").arg("--resume").arg(&cut).output().unwrap());
+    assert!(err.contains("completed; there is nothing to resume"), "{err}");
+    let err =
+        failed(bin().args(["train", "--epochs", "5", "--resume"]).arg(&cut).output().unwrap());
+    assert!(err.contains("takes no --config or override flags"), "{err}");
+    let err = failed(bin().arg("train").arg("--resume").arg(tmp("no-such-run")).output().unwrap());
+    assert!(err.contains("not a run folder"), "{err}");
+    // A state file that is not one is refused, naming it.
+    let fake = tmp("resume-fake");
+    std::fs::create_dir_all(&fake).unwrap();
+    std::fs::copy(whole.join("config.toml"), fake.join("config.toml")).unwrap();
+    std::fs::write(fake.join("resume.safetensors"), b"\x08\0\0\0\0\0\0\0{}      ").unwrap();
+    let err = failed(bin().arg("train").arg("--resume").arg(&fake).output().unwrap());
+    assert!(
+        err.contains("resume.safetensors") && err.contains("not a spikeburn run state"),
+        "{err}"
+    );
+}

@@ -17,8 +17,8 @@ use spikeburn::train::report::metrics_csv;
 use spikeburn::train::robustness::{Effect, Sweep, robustness, robustness_chart, robustness_csv};
 use spikeburn::train::{
     ChipMode, Evaluation, ExperimentConfig, FeedbackRuleName, Method, NetworkSource, Precision,
-    RandomStream, Stopped, TrainEvent, bench, evaluate_saved, request_interrupt, train_and_test,
-    write_diverged, write_interrupted,
+    RandomStream, Session, Stopped, TrainEvent, TrainingState, bench, evaluate_saved,
+    request_interrupt, train_and_test_with, write_diverged, write_interrupted,
 };
 use spikeburn::util::check_memory;
 
@@ -248,6 +248,11 @@ struct TrainCmd {
     /// Replace the `--out` folder if it holds an earlier run (its files are removed first).
     #[arg(long)]
     force: bool,
+    /// Continue an interrupted run in its folder from its saved state (resume.safetensors),
+    /// bit for bit as if it had never stopped; its config.toml says how (no --config or
+    /// override flags).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["out", "force"])]
+    resume: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +287,54 @@ struct EvalCmd {
 }
 
 impl ConfigArgs {
+    /// No configuration file and no overrides.
+    fn none() -> Self {
+        Self {
+            config: None,
+            epochs: None,
+            seed: None,
+            rng: None,
+            precision: None,
+            dataset: None,
+            feedback: None,
+            chip: None,
+            chip_file: None,
+            chip_seed: None,
+            chip_mode: None,
+            chip_instances: None,
+        }
+    }
+
+    /// Whether a configuration file or any override is given.
+    fn any(&self) -> bool {
+        let Self {
+            config,
+            epochs,
+            seed,
+            rng,
+            precision,
+            dataset,
+            feedback,
+            chip,
+            chip_file,
+            chip_seed,
+            chip_mode,
+            chip_instances,
+        } = self;
+        config.is_some()
+            || epochs.is_some()
+            || seed.is_some()
+            || rng.is_some()
+            || precision.is_some()
+            || dataset.is_some()
+            || feedback.is_some()
+            || chip.is_some()
+            || chip_file.is_some()
+            || chip_seed.is_some()
+            || chip_mode.is_some()
+            || chip_instances.is_some()
+    }
+
     fn resolve(&self) -> Result<ExperimentConfig> {
         let mut cfg = match &self.config {
             Some(path) => ExperimentConfig::from_file(path)?,
@@ -358,14 +411,62 @@ impl RuntimeArgs {
     }
 }
 
+/// The run folder, configuration and saved state of `train --resume DIR`.
+fn resumed_run(
+    dir: &std::path::Path,
+    args: &ConfigArgs,
+) -> Result<(RunDir, ExperimentConfig, TrainingState)> {
+    if args.any() {
+        bail!(
+            "--resume continues the run as its {} says: it takes no --config or override flags",
+            dir.join(files::CONFIG).display()
+        );
+    }
+    let run = RunDir::existing(dir)?;
+    let summary = run.file(files::SUMMARY);
+    if let Ok(text) = std::fs::read_to_string(&summary)
+        && let Ok(json) = serde_json::from_str::<serde_json::Value>(&text)
+        && json.get("status").and_then(|s| s.as_str()) == Some("completed")
+    {
+        bail!("{}: the run is completed; there is nothing to resume", summary.display());
+    }
+    let cfg = ConfigArgs { config: Some(run.file(files::CONFIG)), ..ConfigArgs::none() }
+        .resolve_runnable()?;
+    let state_file = run.file(files::RESUME);
+    if !state_file.is_file() {
+        bail!(
+            "{}: no saved state to resume from (a run saves one every training.checkpoint-every \
+             epochs and when interrupted; a sampling run saves none)",
+            state_file.display()
+        );
+    }
+    let state = TrainingState::load(&state_file)?;
+    Ok((run, cfg, state))
+}
+
 fn run_train(cmd: &TrainCmd) -> Result<()> {
-    let cfg = cmd.config.resolve_runnable()?;
+    let (run, cfg, resume) = match &cmd.resume {
+        Some(dir) => {
+            let (run, cfg, state) = resumed_run(dir, &cmd.config)?;
+            (run, cfg, Some(state))
+        }
+        None => {
+            let cfg = cmd.config.resolve_runnable()?;
+            let run = RunDir::create(cmd.out.as_deref(), &cfg.name, existing(cmd.force))?;
+            (run, cfg, None)
+        }
+    };
     let (choice, device) = cmd.runtime.device(cfg.precision)?;
     let data = cmd.runtime.data(cfg.dataset)?;
-    let run = RunDir::create(cmd.out.as_deref(), &cfg.name, existing(cmd.force))?;
-    run.write(files::CONFIG, &cfg.to_toml())?;
+    if resume.is_none() {
+        run.write(files::CONFIG, &cfg.to_toml())?;
+    }
+    let (done_epochs, done_batches) =
+        resume.as_ref().map_or((0, 0), |s| (s.position.history.len(), s.position.batch));
+    let batches = data.train.len().div_ceil(cfg.training.batch_size);
     println!(
-        "training {} on {} ({} train / {} val / {} test), device {choice}, {} epochs, seed {}",
+        "{} {} on {} ({} train / {} val / {} test), device {choice}, {} epochs, seed {}",
+        if resume.is_some() { "resuming" } else { "training" },
         cfg.name,
         cfg.dataset.name(),
         data.train.len(),
@@ -374,12 +475,19 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
         cfg.training.epochs,
         cfg.seed
     );
-    let batches = data.train.len().div_ceil(cfg.training.batch_size);
-    let bar = progress_bar((cfg.training.epochs as u64).saturating_mul(batches as u64));
+    if resume.is_some() {
+        println!("  from epoch {}, after batch {done_batches} of {batches}", done_epochs + 1);
+    }
+    let total = (cfg.training.epochs as u64).saturating_mul(batches as u64);
+    let bar = progress_bar(total);
+    if let Some(b) = &bar {
+        b.set_position((done_epochs * batches + done_batches) as u64);
+    }
     // metrics.csv is rewritten (atomically) after every epoch: an interrupted run keeps the
     // epochs it finished. A failed write is reported once and training goes on; the final
     // write then reports the error.
-    let (mut history, mut metrics_warned) = (Vec::new(), false);
+    let mut history = resume.as_ref().map_or_else(Vec::new, |s| s.position.history.clone());
+    let mut metrics_warned = false;
     let mut on_event = |e: TrainEvent<'_>| {
         if let TrainEvent::Epoch(m) = &e {
             history.push((*m).clone());
@@ -402,22 +510,54 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
             ),
         }
     };
-    let result = train_and_test(&cfg, &data, &device, &mut on_event);
+    // The full state (resume.safetensors) after every checkpoint-every epochs and when
+    // interrupted; a failed write or a method without one is reported once.
+    let (mut saved, mut state_warned) = (None::<(usize, usize)>, false);
+    let state_file = run.file(files::RESUME);
+    let mut on_checkpoint = |s: Result<&TrainingState, &str>| {
+        let result = s.map_err(str::to_string).and_then(|s| {
+            s.save(&state_file).map_err(|e| e.to_string())?;
+            Ok((s.position.epoch, s.position.batch))
+        });
+        match result {
+            Ok(at) => saved = Some(at),
+            Err(why) if !std::mem::replace(&mut state_warned, true) => {
+                eprintln!("warning: no resume state: {why} (training goes on)");
+            }
+            Err(_) => {}
+        }
+    };
+    let session = Session { resume, on_checkpoint: Some(&mut on_checkpoint) };
+    let result = train_and_test_with(&cfg, &data, &device, session, &mut on_event);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let dir = run.path.display();
     let result = match result {
         Ok(r) => r,
         Err(Stopped::Diverged(d)) => {
             write_diverged(&cfg, &d, choice.name(), &run)?;
-            bail!("{d}; run folder {}", run.path.display());
+            let last = match saved {
+                Some((epoch, 0)) => format!(
+                    "; the state after epoch {} is in {} (the run resumes from it, and would \
+                     diverge again with the same configuration)",
+                    epoch - 1,
+                    files::RESUME
+                ),
+                _ => String::new(),
+            };
+            bail!("{d}{last}; run folder {dir}");
         }
+        Err(e @ Stopped::CannotResume(_)) => bail!("{e} ({dir})"),
         Err(stopped @ Stopped::Interrupted { .. }) => {
             write_interrupted(&cfg, &stopped, choice.name(), &run)?;
+            let resume = match saved {
+                Some(_) => format!("; continue it with: spikeburn train --resume {dir}"),
+                None => "; it cannot be resumed (no saved state)".into(),
+            };
             return Err(anyhow::Error::new(Interrupted(format!(
                 "{stopped}: the network after that batch is in model.bpk (untested), the \
-                 completed epochs in metrics.csv; run folder {}",
-                run.path.display()
+                 completed epochs in metrics.csv{resume}; run folder {dir}"
             ))));
         }
     };

@@ -200,6 +200,25 @@ pub trait FeedbackRule: Send {
 
     /// Replaces the matrices (from a saved run).
     fn set_matrices(&mut self, matrices: Vec<Tensor<2>>);
+
+    /// The rule's counters and pending reports (for resuming a run).
+    fn counters(&self) -> FeedbackCounters;
+
+    /// Replaces the counters (from a resumed run).
+    fn set_counters(&mut self, counters: FeedbackCounters);
+}
+
+/// What a feedback rule counts besides its matrices: SAL's sleeps (they seed the next sleep),
+/// the batches seen (the batch schedule) and the rates of the sleeps not yet reported (each
+/// `f64` as its bits).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FeedbackCounters {
+    /// Sleep phases so far.
+    pub sleeps: u64,
+    /// Batches seen by `after_update`.
+    pub batches: u64,
+    /// Per sleep since the last report, each layer pair's rate (bits).
+    pub rates: Vec<Vec<u64>>,
 }
 
 struct Rule {
@@ -333,6 +352,18 @@ impl FeedbackRule for Rule {
 
     fn set_matrices(&mut self, matrices: Vec<Tensor<2>>) {
         self.matrices = matrices;
+    }
+
+    fn counters(&self) -> FeedbackCounters {
+        let rates = self.rates.iter().map(|r| r.iter().map(|x| x.to_bits()).collect()).collect();
+        FeedbackCounters { sleeps: self.sleeps, batches: self.batches, rates }
+    }
+
+    fn set_counters(&mut self, c: FeedbackCounters) {
+        self.sleeps = c.sleeps;
+        self.batches = c.batches;
+        self.rates =
+            c.rates.into_iter().map(|r| r.into_iter().map(f64::from_bits).collect()).collect();
     }
 }
 

@@ -22,6 +22,8 @@ pub mod files {
     pub const FEEDBACK: &str = "feedback.safetensors";
     /// The chip instance a network was trained and tested on (JSON, reloadable).
     pub const CHIP: &str = "chip.json";
+    /// The run's full training state, for `spikeburn train --resume`.
+    pub const RESUME: &str = "resume.safetensors";
 }
 
 /// A folder holding one run's outputs.
@@ -70,6 +72,18 @@ impl RunDir {
         };
         std::fs::create_dir_all(&path).map_err(|e| IoError::os(&path, e))?;
         Ok(Self { path })
+    }
+
+    /// An existing run folder (one that holds a `config.toml`), to continue a run in it.
+    ///
+    /// # Errors
+    /// [`IoError`] naming the folder if it is not a run folder.
+    pub fn existing(path: &Path) -> Result<Self, IoError> {
+        if !path.join(files::CONFIG).is_file() {
+            let why = if path.is_dir() { "no config.toml in it" } else { "no such folder" };
+            return Err(IoError::format(path, format!("not a run folder ({why})")));
+        }
+        Ok(Self { path: path.to_path_buf() })
     }
 
     /// Path of a file in the folder.

@@ -97,6 +97,29 @@ impl<V: ChipView> ChipSession<V> {
         self.mode != ChipMode::OpenLoop
     }
 
+    /// Saves what the session holds that changes during training: the trial-noise stream.
+    pub fn save_state(&self, state: &mut super::resume::LearnerState) {
+        state.put_rng("chip.noise", &self.noise);
+    }
+
+    /// Continues from [`Self::save_state`], `completed` epochs into the run (an `aware` run
+    /// draws that epoch's chip again).
+    ///
+    /// # Errors
+    /// If the state holds no trial-noise stream.
+    pub fn restore_state(
+        &mut self,
+        network: &V::Network,
+        state: &super::resume::LearnerState,
+        completed: usize,
+    ) -> Result<(), String> {
+        self.noise = state.rng("chip.noise")?;
+        if self.mode == ChipMode::Aware {
+            self.redraw(network, completed);
+        }
+        Ok(())
+    }
+
     /// `aware` training: the chip after `epoch` epochs (0 before the first), drawn afresh from
     /// the same profile; the trial noise stream runs on.
     pub fn redraw(&mut self, network: &V::Network, epoch: usize) {

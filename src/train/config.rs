@@ -191,6 +191,10 @@ pub struct TrainingConfig {
     /// initial values: neither optimizer steps nor weight bumping touch them. `[0]` trains the
     /// readout of fixed random hidden features, the control a learning hidden layer must beat.
     pub frozen_layers: Vec<usize>,
+    /// `spikeburn train` saves the run's full state (`resume.safetensors`, for `train
+    /// --resume`) after every this many epochs and after the last; an interrupted run saves it
+    /// after the batch it stopped at. 0 = only when interrupted.
+    pub checkpoint_every: usize,
 }
 
 impl Default for ExperimentConfig {
@@ -252,6 +256,7 @@ impl Default for TrainingConfig {
             bump_value: 5e-3,
             input_noise: 0.0,
             frozen_layers: Vec::new(),
+            checkpoint_every: 10,
         }
     }
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::config::ExperimentConfig;
 use super::evaluation::Evaluation;
 use super::model::TrainedModel;
+use super::resume::{EpochSums, LearnerState, Position, TrainingState, fingerprint};
 use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
 
@@ -65,6 +66,25 @@ pub trait Learner {
 
     /// The trained network, without autodiff.
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel>;
+
+    /// Everything the next batch depends on (network, optimizer, the method's own state and
+    /// random streams), for resuming the run bit for bit.
+    ///
+    /// # Errors
+    /// Why this method cannot be resumed (the default).
+    fn save_state(&self) -> Result<LearnerState, String> {
+        Err("this method cannot save its training state".into())
+    }
+
+    /// Continues from `state` ([`Self::save_state`] of the same configuration), `completed`
+    /// epochs into the run.
+    ///
+    /// # Errors
+    /// What in `state` does not fit this learner.
+    fn restore_state(&mut self, state: &LearnerState, completed: usize) -> Result<(), String> {
+        let _ = (state, completed);
+        Err("this method cannot restore a training state".into())
+    }
 }
 
 /// The first of `tensors` (named) holding a NaN or an infinite value, for
@@ -224,6 +244,33 @@ fn training_batch(
     samples
 }
 
+/// Receives each saved state of a run, or why its learner has none ([`Learner::save_state`]).
+pub type CheckpointSink<'a> = &'a mut dyn FnMut(Result<&TrainingState, &str>);
+
+/// How a run is driven beyond its configuration: where it starts, when it saves its state
+/// and when it stops ([`run_epochs_with`]).
+pub struct Control<'a> {
+    /// Continue from this position of a saved state ([`TrainingState`]) whose learner state
+    /// the learner already holds ([`Learner::restore_state`]). The run's random stream must be
+    /// fresh (as [`super::method::MethodKind::learner`] returns it): the loop replays the draws
+    /// of the batches before the position.
+    pub resume: Option<Position>,
+    /// Save the state after every this many epochs and after the last one (0: only when
+    /// stopped).
+    pub checkpoint_every: usize,
+    /// Receives every saved state (periodic, last epoch, and when stopped), or why the
+    /// learner has none. Without it no state is made.
+    pub on_checkpoint: Option<CheckpointSink<'a>>,
+    /// Asked after every batch whether to stop there ([`interrupt_requested`] by default).
+    pub stop: &'a dyn Fn() -> bool,
+}
+
+impl Default for Control<'_> {
+    fn default() -> Self {
+        Self { resume: None, checkpoint_every: 0, on_checkpoint: None, stop: &interrupt_requested }
+    }
+}
+
 /// The epoch loop shared by all methods: StepLR, shuffling and input noise from `rng`, one
 /// validation pass per epoch, then the learner's end-of-epoch hook. Returns the history and the
 /// seconds spent; after [`request_interrupt`] it stops at the end of the batch it is in.
@@ -239,45 +286,129 @@ pub fn run_epochs(
     rng: &mut TrainingRng,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> Result<EpochsRun, Diverged> {
+    run_epochs_with(cfg, learner, train, validation, rng, Control::default(), on_event)
+}
+
+/// The draws of the run's random stream up to `at` (the reference's first validation pass,
+/// then per epoch the order, the input noise of each batch and the validation pass), made
+/// again on a fresh stream, with `order` shuffled as it was.
+fn replay(
+    cfg: &ExperimentConfig,
+    train: &SpikeDataset,
+    rng: &mut TrainingRng,
+    order: &mut [usize],
+    at: &Position,
+) {
+    let t = &cfg.training;
+    let batches = |rng: &mut TrainingRng, order: &[usize], n: usize| {
+        if t.input_noise > 0.0 {
+            for chunk in order.chunks(t.batch_size).take(n) {
+                let _ = training_batch(cfg, train, chunk, rng);
+            }
+        }
+    };
+    rng.validation_pass();
+    for _ in 1..at.epoch {
+        rng.shuffle(order);
+        batches(rng, order, usize::MAX);
+        rng.validation_pass();
+    }
+    if at.batch > 0 {
+        rng.shuffle(order);
+        batches(rng, order, at.batch);
+    }
+}
+
+/// [`run_epochs`] driven by `control`: resumed from a saved position, saving its state every
+/// `checkpoint_every` epochs and when stopped, stopping when `control.stop` says so.
+///
+/// # Errors
+/// [`Diverged`] as [`run_epochs`].
+pub fn run_epochs_with(
+    cfg: &ExperimentConfig,
+    learner: &mut dyn Learner,
+    train: &SpikeDataset,
+    validation: &SpikeDataset,
+    rng: &mut TrainingRng,
+    mut control: Control<'_>,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> Result<EpochsRun, Diverged> {
     let t = &cfg.training;
     let mut order: Vec<usize> = (0..train.len()).collect();
     let n_batches = train.len().div_ceil(t.batch_size);
-    let mut history = Vec::new();
     let start = Instant::now();
-    rng.validation_pass(); // the reference validates the untrained network
+    let resume = control.resume.take();
+    let (first_epoch, skip, mut sums, mut history, earlier_seconds) = match resume {
+        Some(p) => {
+            replay(cfg, train, rng, &mut order, &p);
+            (p.epoch, p.batch, p.sums, p.history, p.seconds)
+        }
+        None => {
+            rng.validation_pass(); // the reference validates the untrained network
+            (1, 0, EpochSums::default(), Vec::new(), 0.0)
+        }
+    };
+    let (config, data) = match control.on_checkpoint {
+        Some(_) => (cfg.to_toml(), fingerprint(train)),
+        None => (String::new(), 0),
+    };
+    let seconds = |start: Instant| earlier_seconds + start.elapsed().as_secs_f64();
+    let mut checkpoint = |learner: &dyn Learner, position: Position| {
+        if let Some(sink) = control.on_checkpoint.as_mut() {
+            match learner.save_state() {
+                Ok(l) => {
+                    sink(Ok(&TrainingState { position, learner: l, config: config.clone(), data }))
+                }
+                Err(why) => sink(Err(&why)),
+            }
+        }
+    };
 
     let mut interrupted = None;
-    'epochs: for epoch in 1..=t.epochs {
+    'epochs: for epoch in first_epoch..=t.epochs {
+        let resumed_here = epoch == first_epoch && skip > 0;
         let epoch_start = Instant::now();
+        let earlier_in_epoch = if resumed_here { sums.seconds } else { 0.0 };
         let lr = learning_rate(cfg, epoch);
         let diverged =
             |batch, what, history| Diverged { epoch, batch, what, batches: n_batches, history };
-        rng.shuffle(&mut order);
-        let (mut loss_sum, mut stepped, mut correct) = (0.0, 0usize, 0usize);
-        let (mut bumps, mut clipped, mut columns) = (0usize, 0usize, 0usize);
-        for (b, chunk) in order.chunks(t.batch_size).enumerate() {
+        if !resumed_here {
+            rng.shuffle(&mut order);
+            sums = EpochSums::default();
+        }
+        let first_batch = if resumed_here { skip } else { 0 };
+        for (b, chunk) in order.chunks(t.batch_size).enumerate().skip(first_batch) {
             let step = learner.step(training_batch(cfg, train, chunk, rng), lr);
-            correct += step.correct;
-            clipped += step.clipped;
-            columns += step.columns;
+            sums.correct += step.correct;
+            sums.clipped += step.clipped;
+            sums.columns += step.columns;
             match step.loss {
                 Some(l) if !l.is_finite() => {
                     let what = format!("the batch loss is {l}");
                     return Err(diverged(Some(b + 1), what, history));
                 }
                 Some(l) => {
-                    loss_sum += l;
-                    stepped += 1;
+                    sums.loss_sum += l;
+                    sums.stepped += 1;
                 }
-                None => bumps += 1,
+                None => sums.bumps += 1,
             }
             if let Some(name) = learner.non_finite() {
                 let what = format!("{name} hold NaN or inf");
                 return Err(diverged(Some(b + 1), what, history));
             }
             on_event(TrainEvent::Batch { epoch, done: b + 1, total: n_batches });
-            if interrupt_requested() {
+            if (control.stop)() {
                 interrupted = Some(Interruption { epoch, batch: b + 1, batches: n_batches });
+                sums.seconds = earlier_in_epoch + epoch_start.elapsed().as_secs_f64();
+                let position = Position {
+                    epoch,
+                    batch: b + 1,
+                    sums,
+                    history: history.clone(),
+                    seconds: seconds(start),
+                };
+                checkpoint(&*learner, position);
                 break 'epochs;
             }
         }
@@ -288,22 +419,34 @@ pub fn run_epochs(
         }
         rng.validation_pass();
         let extra = learner.end_epoch(epoch);
+        let s = &sums;
         let metrics = EpochMetrics {
             epoch,
             learning_rate: lr,
-            train_loss: if stepped > 0 { loss_sum / stepped as f64 } else { f64::NAN },
-            train_accuracy: correct as f64 / train.len().max(1) as f64,
+            train_loss: if s.stepped > 0 { s.loss_sum / s.stepped as f64 } else { f64::NAN },
+            train_accuracy: s.correct as f64 / train.len().max(1) as f64,
             val_loss: val.loss,
             val_accuracy: val.accuracy,
-            bumps,
-            clipped_fraction: if columns > 0 { clipped as f64 / columns as f64 } else { 0.0 },
+            bumps: s.bumps,
+            clipped_fraction: if s.columns > 0 { s.clipped as f64 / s.columns as f64 } else { 0.0 },
             extra,
-            seconds: epoch_start.elapsed().as_secs_f64(),
+            seconds: earlier_in_epoch + epoch_start.elapsed().as_secs_f64(),
         };
         on_event(TrainEvent::Epoch(&metrics));
         history.push(metrics);
+        let every = control.checkpoint_every;
+        if every > 0 && (epoch.is_multiple_of(every) || epoch == t.epochs) {
+            let position = Position {
+                epoch: epoch + 1,
+                batch: 0,
+                sums: EpochSums::default(),
+                history: history.clone(),
+                seconds: seconds(start),
+            };
+            checkpoint(&*learner, position);
+        }
     }
-    Ok(EpochsRun { history, seconds: start.elapsed().as_secs_f64(), interrupted })
+    Ok(EpochsRun { history, seconds: seconds(start), interrupted })
 }
 
 /// Throughput of a configuration on a device, measured on real batches.

@@ -11,6 +11,7 @@ pub mod evaluation;
 pub mod method;
 pub mod model;
 pub mod report;
+pub mod resume;
 pub mod rng;
 pub mod robustness;
 pub mod run;
@@ -24,18 +25,19 @@ pub use config::{
     Precision, RandomStream, SamplingConfig, SleepChains, SurrogateConfig,
 };
 pub use epochs::{
-    BenchReport, Diverged, EpochMetrics, EpochsRun, Interruption, Learner, StepOutcome, TrainEvent,
-    TrainOutcome, bench_learner, first_non_finite, first_non_finite_layer, interrupt_requested,
-    request_interrupt, run_epochs,
+    BenchReport, CheckpointSink, Control, Diverged, EpochMetrics, EpochsRun, Interruption, Learner,
+    StepOutcome, TrainEvent, TrainOutcome, bench_learner, first_non_finite, first_non_finite_layer,
+    interrupt_requested, request_interrupt, run_epochs, run_epochs_with,
 };
 pub use evaluation::{ChipResults, Evaluation};
 pub use method::{LoadError, MethodKind, NetworkSource};
 pub use model::{TrainedModel, WithFeedback};
 pub use report::{DivergedSummary, InterruptedSummary, Summary};
+pub use resume::{LearnerState, Position, TrainingState};
 pub use rng::TrainingRng;
 pub use run::{
-    EvalResult, RunResult, Stopped, bench, evaluate_saved, train_and_test, write_diverged,
-    write_interrupted,
+    EvalResult, RunResult, Session, Stopped, bench, evaluate_saved, train_and_test,
+    train_and_test_with, write_diverged, write_interrupted,
 };
 pub use surrogate::{SurrogateLearner, evaluate_surrogate, train_surrogate};
 pub use ttfs::{Trainer, TtfsLearner, evaluate, train};

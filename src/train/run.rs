@@ -6,12 +6,14 @@ use burn::tensor::Device;
 
 use super::config::ExperimentConfig;
 use super::epochs::{
-    BenchReport, Diverged, EpochMetrics, Interruption, TrainEvent, bench_learner, run_epochs,
+    BenchReport, CheckpointSink, Control, Diverged, EpochMetrics, Interruption, Learner,
+    TrainEvent, bench_learner, interrupt_requested, run_epochs_with,
 };
 use super::evaluation::Evaluation;
 use super::method::{LoadError, NetworkSource};
 use super::model::TrainedModel;
 use super::report::{DivergedSummary, InterruptedSummary, Summary, metrics_csv};
+use super::resume::{Position, TrainingState, fingerprint};
 use crate::data::{SpikeDataset, Splits};
 use crate::io::{IoError, RunDir, files};
 
@@ -50,6 +52,74 @@ pub enum Stopped {
         /// Seconds in the epoch loop.
         train_seconds: f64,
     },
+    /// A saved state that does not continue this run (another configuration or data, a
+    /// finished run, a state of another network).
+    #[error("cannot resume: {0}")]
+    CannotResume(String),
+}
+
+/// How [`train_and_test_with`] continues and saves a run.
+#[derive(Default)]
+pub struct Session<'a> {
+    /// Continue from this saved state (of the same configuration and training data).
+    pub resume: Option<TrainingState>,
+    /// Receives the run's state every `training.checkpoint-every` epochs, after the last and
+    /// when interrupted, or why the method has none. Without it no state is made.
+    pub on_checkpoint: Option<CheckpointSink<'a>>,
+}
+
+/// The first line where two configurations (TOML) differ, for the message.
+fn first_difference(saved: &str, now: &str) -> String {
+    let (mut a, mut b) = (saved.lines(), now.lines());
+    for line in 1.. {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) if x == y => continue,
+            (x, y) => {
+                let show = |l: Option<&str>| l.map_or("(nothing)".into(), |l| format!("'{l}'"));
+                return format!("line {line}: {} when started, {} now", show(x), show(y));
+            }
+        }
+    }
+    unreachable!("the loop returns at the first difference")
+}
+
+/// Checks that `state` continues `cfg` on `data`, gives the learner its state and returns
+/// where the epoch loop goes on.
+fn prepare_resume(
+    cfg: &ExperimentConfig,
+    data: &Splits,
+    learner: &mut dyn Learner,
+    state: TrainingState,
+) -> Result<Position, Stopped> {
+    let no = |m: String| Err(Stopped::CannotResume(m));
+    let now = cfg.to_toml();
+    if state.config != now {
+        return no(format!(
+            "the configuration differs from the one the run was started with ({})",
+            first_difference(&state.config, &now)
+        ));
+    }
+    if state.data != fingerprint(&data.train) {
+        return no("the training split differs from the one the run was started with".into());
+    }
+    let p = &state.position;
+    let t = &cfg.training;
+    let batches = data.train.len().div_ceil(t.batch_size);
+    if p.epoch > t.epochs {
+        return no(format!("the run finished all its {} epochs", t.epochs));
+    }
+    if p.epoch == 0 || p.batch > batches || p.history.len() != p.epoch - 1 {
+        return no(format!(
+            "malformed position (epoch {}, batch {} of {batches}, {} epochs of history)",
+            p.epoch,
+            p.batch,
+            p.history.len()
+        ));
+    }
+    learner.restore_state(&state.learner, p.history.len()).map_err(|e| {
+        Stopped::CannotResume(format!("the saved state does not fit the network: {e}"))
+    })?;
+    Ok(state.position)
 }
 
 /// Train `cfg`'s method on `data.train` (validating on `data.validation` every epoch), then
@@ -64,8 +134,35 @@ pub fn train_and_test(
     device: &Device,
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> Result<RunResult, Stopped> {
+    train_and_test_with(cfg, data, device, Session::default(), on_event)
+}
+
+/// [`train_and_test`] continued from a saved state and saving its own ([`Session`]).
+///
+/// # Errors
+/// As [`train_and_test`], and [`Stopped::CannotResume`] if `session.resume` does not continue
+/// this configuration on this data.
+pub fn train_and_test_with(
+    cfg: &ExperimentConfig,
+    data: &Splits,
+    device: &Device,
+    session: Session<'_>,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> Result<RunResult, Stopped> {
     let (mut learner, mut rng) = cfg.method.kind().learner(cfg, &data.train, device);
-    let run = run_epochs(cfg, learner.as_mut(), &data.train, &data.validation, &mut rng, on_event)?;
+    let resume = match session.resume {
+        Some(state) => Some(prepare_resume(cfg, data, learner.as_mut(), state)?),
+        None => None,
+    };
+    let control = Control {
+        resume,
+        checkpoint_every: cfg.training.checkpoint_every,
+        on_checkpoint: session.on_checkpoint,
+        stop: &interrupt_requested,
+    };
+    let (train, validation) = (&data.train, &data.validation);
+    let run =
+        run_epochs_with(cfg, learner.as_mut(), train, validation, &mut rng, control, on_event)?;
     let network = learner.into_trained();
     if let Some(at) = run.interrupted {
         let (history, train_seconds) = (run.history, run.seconds);

@@ -13,6 +13,7 @@ use super::config::ExperimentConfig;
 use super::epochs::{Learner, StepOutcome, first_non_finite};
 use super::evaluation::{Evaluation, Tally};
 use super::model::TrainedModel;
+use super::resume::LearnerState;
 use super::rng::TrainingRng;
 use crate::data::{SpikeDataset, Splits};
 use crate::io::{IoError, RunDir, image};
@@ -234,7 +235,15 @@ impl Learner for SamplingLearner<'_> {
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
         Box::new(self.rbm)
     }
+
+    fn save_state(&self) -> Result<LearnerState, String> {
+        Err(NOT_RESUMABLE.into())
+    }
 }
+
+/// Why a sampling run cannot be resumed bit for bit.
+const NOT_RESUMABLE: &str = "the sampling method cannot be resumed: its chains draw from the \
+    backend's random generator (Device::seed), whose state Burn does not expose";
 
 /// The batches of `data` with their binarised pixel tensors `[batch, n_inputs]`, the exact
 /// posterior's cross-entropy summed over the batch, and the log posterior `[batch, n_label]`.

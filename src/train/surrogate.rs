@@ -16,6 +16,7 @@ use super::epochs::{
 };
 use super::evaluation::{Evaluation, Tally};
 use super::model::{TrainedModel, WithFeedback};
+use super::resume::{LearnerState, probe, put_feedback, put_probe, restore_feedback};
 use super::rng::TrainingRng;
 use crate::chip::{Chip, ChipMode};
 use crate::data::SpikeDataset;
@@ -98,6 +99,34 @@ pub fn evaluate_surrogate_with(
     tally.finish(data.len())
 }
 
+/// A burnpack optimizer record with its tensors sorted by name: Burn writes them in the order
+/// of a hash map, so the same state would give other bytes in every process.
+fn canonical_record(bytes: burn::tensor::Bytes) -> Result<Vec<u8>, burn::store::burn_pack::Error> {
+    use burn::store::burn_pack::{Reader, Writer};
+    let reader = Reader::from_bytes(bytes)?;
+    let (scalars, metadata) = (reader.scalars().clone(), reader.metadata().clone());
+    let mut tensors = reader.into_tensors()?;
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut writer = Writer::new(tensors);
+    for (k, v) in &scalars {
+        writer = writer.with_scalar(k, *v);
+    }
+    for (k, v) in &metadata {
+        writer = writer.with_metadata(k, v);
+    }
+    Ok(writer.into_bytes()?.to_vec())
+}
+
+/// Adam as `cfg` sets it.
+fn adam(cfg: &ExperimentConfig) -> ModuleOptimizer {
+    let t = &cfg.training;
+    AdamConfig::new()
+        .with_beta_1(t.adam_beta1 as f32)
+        .with_beta_2(t.adam_beta2 as f32)
+        .with_epsilon(t.adam_epsilon as f32)
+        .init()
+}
+
 /// The optimisation state of a surrogate-gradient run: the network on the autodiff device,
 /// Adam, and the encoder's random stream.
 pub struct SurrogateLearner<'a> {
@@ -124,13 +153,9 @@ pub struct SurrogateLearner<'a> {
 impl<'a> SurrogateLearner<'a> {
     /// A fresh network (weights from `rng`) and Adam for `cfg`, computing on `device`.
     pub fn new(cfg: &'a ExperimentConfig, device: &Device, rng: &mut StdRng) -> Self {
-        let t = &cfg.training;
         let network = build_surrogate_network(cfg, &device.clone().autodiff(), rng);
-        let optimizer = AdamConfig::new()
-            .with_beta_1(t.adam_beta1 as f32)
-            .with_beta_2(t.adam_beta2 as f32)
-            .with_epsilon(t.adam_epsilon as f32)
-            .init();
+        let network = super::resume::number_params(network);
+        let optimizer = adam(cfg);
         let rng = StdRng::seed_from_u64(cfg.seed.wrapping_add(1));
         let feedback = cfg.feedback.init(
             &network.shapes(),
@@ -154,6 +179,37 @@ impl<'a> SurrogateLearner<'a> {
             test_chips,
             weight_limit,
         }
+    }
+
+    /// Saves the network (parameters and ids), Adam's record, the encoder's and the chip's
+    /// random streams and the feedback rule (see [`crate::train::resume`]).
+    fn save(&self, state: &mut LearnerState) -> Result<(), String> {
+        state.put_module("network", &self.network);
+        let record = self.optimizer.into_bytes().map_err(|e| format!("Adam's state: {e}"))?;
+        state
+            .put_bytes("adam", canonical_record(record).map_err(|e| format!("Adam's state: {e}"))?);
+        state.put_rng("encoder", &self.rng);
+        put_feedback(state, self.feedback.as_ref());
+        if let Some(c) = &self.chip {
+            c.save_state(state);
+        }
+        put_probe(state, self.probe.as_ref());
+        Ok(())
+    }
+
+    /// Continues from [`Self::save`], `completed` epochs into the run.
+    fn restore(&mut self, state: &LearnerState, completed: usize) -> Result<(), String> {
+        self.network = state.module("network", self.network.clone())?;
+        let record = burn::tensor::Bytes::from_bytes_vec(state.bytes("adam")?);
+        self.optimizer =
+            adam(self.cfg).from_bytes(record).map_err(|e| format!("Adam's state: {e}"))?;
+        self.rng = state.rng("encoder")?;
+        restore_feedback(state, self.feedback.as_mut(), &self.device.clone().autodiff())?;
+        if let Some(c) = &mut self.chip {
+            c.restore_state(&self.network, state, completed)?;
+        }
+        self.probe = probe(state)?;
+        Ok(())
     }
 
     /// Every layer's weights (detached), input side first.
@@ -261,6 +317,16 @@ impl Learner for SurrogateLearner<'_> {
 
     fn non_finite(&self) -> Option<String> {
         first_non_finite_layer(self.weights())
+    }
+
+    fn save_state(&self) -> Result<LearnerState, String> {
+        let mut state = LearnerState::default();
+        self.save(&mut state)?;
+        Ok(state)
+    }
+
+    fn restore_state(&mut self, state: &LearnerState, completed: usize) -> Result<(), String> {
+        self.restore(state, completed)
     }
 
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {

@@ -6,7 +6,7 @@
 use std::any::Any;
 
 use crate::util::StdRng;
-use burn::optim::{Adam, AdamConfig, AdamState, Optimizer};
+use burn::optim::{Adam, AdamConfig, AdamState, AdaptiveMomentumState, Optimizer};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use super::chip::{ChipSession, evaluate_on_chip, training_session, with_chips};
@@ -16,6 +16,7 @@ use super::epochs::{
 };
 use super::evaluation::{Evaluation, Tally};
 use super::model::{TrainedModel, WithFeedback};
+use super::resume::{LearnerState, probe, put_feedback, put_probe, restore_feedback};
 use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
 use crate::error_path::ErrorPath;
@@ -175,6 +176,7 @@ impl<'a> Trainer<'a> {
             .with_beta_2(t.adam_beta2 as f32)
             .with_epsilon(t.adam_epsilon as f32)
             .build();
+        let network = super::resume::number_params(network);
         let states = vec![None; network.layers.len()];
         let bumper = Bumper { base: t.bump_value, value: t.bump_value, last: None };
         let init = &cfg.network.weight_init;
@@ -265,6 +267,60 @@ impl<'a> Trainer<'a> {
         self.clip_weights();
         self.follow(&before);
         outcome
+    }
+
+    /// Saves the network, Adam's moments, the bump state, the feedback rule and the chip's
+    /// trial-noise stream (see [`crate::train::resume`]).
+    pub fn save_state(&self, state: &mut LearnerState) {
+        state.put_module("network", &self.network);
+        let mut times = Vec::new();
+        for (l, s) in self.states.iter().enumerate() {
+            times.push(s.as_ref().map(|s| s.momentum.time));
+            if let Some(s) = s {
+                state.put_tensor(format!("adam.{l}.moment_1"), s.momentum.moment_1.clone());
+                state.put_tensor(format!("adam.{l}.moment_2"), s.momentum.moment_2.clone());
+            }
+        }
+        state.put("adam.time", times);
+        state.put("bump", (self.bumper.value.to_bits(), self.bumper.last));
+        put_feedback(state, self.feedback.as_ref());
+        if let Some(c) = &self.chip {
+            c.save_state(state);
+        }
+    }
+
+    /// Continues from [`Self::save_state`], `completed` epochs into the run.
+    ///
+    /// # Errors
+    /// What in `state` does not fit this trainer's network.
+    pub fn restore_state(&mut self, state: &LearnerState, completed: usize) -> Result<(), String> {
+        let device = self.network.layers[0].weights.val().device();
+        self.network = state.module("network", self.network.clone())?;
+        let times: Vec<Option<usize>> = state.get("adam.time")?;
+        if times.len() != self.states.len() {
+            return Err(format!(
+                "Adam states for {} layers, not {}",
+                times.len(),
+                self.states.len()
+            ));
+        }
+        for (l, time) in times.into_iter().enumerate() {
+            self.states[l] = match time {
+                Some(time) => {
+                    let m1 = state.tensor::<2>(&format!("adam.{l}.moment_1"), &device)?;
+                    let m2 = state.tensor::<2>(&format!("adam.{l}.moment_2"), &device)?;
+                    Some(AdamState::new(AdaptiveMomentumState::new(time, m1, m2)))
+                }
+                None => None,
+            };
+        }
+        let (value, last): (u64, Option<usize>) = state.get("bump")?;
+        (self.bumper.value, self.bumper.last) = (f64::from_bits(value), last);
+        restore_feedback(state, self.feedback.as_mut(), &device)?;
+        if let Some(c) = &mut self.chip {
+            c.restore_state(&self.network, state, completed)?;
+        }
+        Ok(())
     }
 
     /// Clips every trainable layer's weights to the chip's range ([`Self::weight_limit`]).
@@ -367,6 +423,19 @@ impl Learner for TtfsLearner<'_> {
 
     fn non_finite(&self) -> Option<String> {
         first_non_finite_layer(self.trainer.weights())
+    }
+
+    fn save_state(&self) -> Result<LearnerState, String> {
+        let mut state = LearnerState::default();
+        self.trainer.save_state(&mut state);
+        put_probe(&mut state, self.probe.as_ref());
+        Ok(state)
+    }
+
+    fn restore_state(&mut self, state: &LearnerState, completed: usize) -> Result<(), String> {
+        self.trainer.restore_state(state, completed)?;
+        self.probe = probe(state)?;
+        Ok(())
     }
 
     fn into_trained(self: Box<Self>) -> Box<dyn TrainedModel> {
