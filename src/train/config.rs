@@ -256,7 +256,7 @@ impl Default for TrainingConfig {
             bump_value: 5e-3,
             input_noise: 0.0,
             frozen_layers: Vec::new(),
-            checkpoint_every: 10,
+            checkpoint_every: 1,
         }
     }
 }
