@@ -28,7 +28,7 @@ use burn::tensor::FloatDType;
 use spikeburn::data::DatasetName;
 use spikeburn::device::DeviceChoice;
 use spikeburn::feedback::FeedbackRuleName;
-use spikeburn::io::svg::{Scale, Series, chart, write_chart};
+use spikeburn::io::plot::{Figure, LineChart, Series};
 use spikeburn::train::{ExperimentConfig, Precision, train_and_test};
 
 struct Args {
@@ -154,16 +154,16 @@ fn append(path: &Path, header: &str, lines: &str) -> Result<()> {
     Ok(())
 }
 
-/// Writes `DIR/angles-NETWORK.svg`: layer 1's angle against the epoch, one line per rule.
+/// Writes `DIR/angles-NETWORK.svg` and `.png`: layer 1's angle against the epoch, one line per
+/// rule.
 fn angle_chart(out: &Path, dataset: DatasetName, network: &str, series: &[Series]) -> Result<()> {
-    let svg = chart(
+    let chart = LineChart::linear(
         &format!("angle(B₁, W₁) on {}, {network} network", dataset.name()),
         "epoch",
         "angle to backprop's matrix (degrees)",
-        [Scale::Linear, Scale::Linear],
-        series,
+        series.to_vec(),
     );
-    Ok(write_chart(&out.join(format!("angles-{network}.svg")), &svg)?)
+    Ok(Figure::Lines(chart).write(&out.join(format!("angles-{network}")))?)
 }
 
 /// One rule's angle curve in `angles.csv` (its first seed).

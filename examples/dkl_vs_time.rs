@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use spikeburn::io::svg::{Series, write_log_log_chart};
+use spikeburn::io::plot::{Figure, LineChart, Scale, Series};
 use spikeburn::sampling::{
     BoltzmannMachine, CalibrationSweep, LifSamplingNeuron, NeuralSampler, Noise, Sampler,
     Translation, UpdateOrder, calibrate, dkl_trace, log_spaced,
@@ -117,13 +117,13 @@ fn main() {
         series.push(Series { name: name.to_string(), points });
     }
     std::fs::write(out.join("dkl_vs_time.csv"), csv).expect("csv");
-    write_log_log_chart(
-        &out.join("dkl_vs_time.svg"),
+    let chart = LineChart::new(
         "Sampling quality, random 5-unit Boltzmann machines (median of seeds)",
         "time (refractory periods)",
         "D_KL(p* || p)",
-        &series,
-    )
-    .expect("svg");
-    println!("wrote {}", out.join("dkl_vs_time.svg").display());
+        [Scale::Log, Scale::Log],
+        series,
+    );
+    Figure::Lines(chart).write(&out.join("dkl_vs_time")).expect("chart");
+    println!("wrote {} (.svg and .png)", out.join("dkl_vs_time").display());
 }

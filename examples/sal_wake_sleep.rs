@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use spikeburn::io::svg::{Scale, Series, chart, write_chart};
+use spikeburn::io::plot::{Figure, LineChart, Scale, Series};
 use spikeburn::sampling::sal_wake_sleep::{AsymmetricWakeSleep, uniform_target};
 
 fn quantile(v: &[f64], q: f64) -> f64 {
@@ -98,14 +98,14 @@ fn main() -> Result<()> {
         .zip(medians)
         .map(|(n, points)| Series { name: (*n).to_string(), points })
         .collect();
-    let svg = chart(
+    let chart = LineChart::new(
         &format!("7 neurons, wake–sleep from asymmetric weights ({seeds} seeds per level)"),
         "σ_init (asymmetric initial noise)",
         "final D_KL(p* ‖ p̂) (nats)",
         [Scale::Linear, Scale::Log],
-        &series,
+        series,
     );
-    write_chart(&out.join("sal_wake_sleep.svg"), &svg)?;
-    println!("wrote {} and sal_wake_sleep.svg", csv_path.display());
+    Figure::Lines(chart).write(&out.join("sal_wake_sleep"))?;
+    println!("wrote {} and sal_wake_sleep.svg/.png", csv_path.display());
     Ok(())
 }

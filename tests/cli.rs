@@ -81,8 +81,39 @@ fn train_then_eval_from_checkpoint_and_weights() {
     let resolved = std::fs::read_to_string(run.join("config.toml")).unwrap();
     assert!(resolved.contains("seed = 4") && resolved.contains("epochs = 10"), "{resolved}");
 
+    // The charts, as SVG and PNG, and the test split per sample (accuracy as in the summary).
+    for stem in ["learning-curves", "confusion", "decision-times"] {
+        for ext in ["svg", "png"] {
+            let f = run.join(format!("{stem}.{ext}"));
+            assert!(std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000), "no {}", f.display());
+        }
+    }
+    let predictions = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    let rows: Vec<Vec<&str>> =
+        predictions.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 1000);
+    let right = rows.iter().filter(|r| r[1] == r[2]).count();
+    assert_eq!(right as f64 / 1000.0, acc, "predictions.csv against the summary");
+    let curves = std::fs::read_to_string(run.join("learning-curves.svg")).unwrap();
+    assert!(curves.contains("accuracy") && curves.contains("validation"), "curves' labels");
+    // `plot` redraws them from the folder alone.
+    std::fs::remove_file(run.join("confusion.png")).unwrap();
+    std::fs::remove_file(run.join("learning-curves.svg")).unwrap();
+    let text = ok(bin().arg("plot").arg(&run).output().unwrap());
+    assert!(text.contains("learning-curves, confusion, decision-times"), "{text}");
+    assert!(run.join("confusion.png").is_file());
+    assert_eq!(std::fs::read_to_string(run.join("learning-curves.svg")).unwrap(), curves);
+    let e = failed(bin().arg("plot").arg(tmp("not-a-run")).output().unwrap());
+    assert!(e.contains("not-a-run") && e.contains("no such run folder"), "{e}");
+    std::fs::create_dir_all(tmp("empty-folder")).unwrap();
+    let e = failed(bin().arg("plot").arg(tmp("empty-folder")).output().unwrap());
+    assert!(e.contains("not a run folder"), "{e}");
+
     let config = run.join("config.toml");
-    assert_eq!(eval_checkpoint(&run, &tmp("eval-ckpt"), &[]), acc);
+    let eval_dir = tmp("eval-ckpt");
+    assert_eq!(eval_checkpoint(&run, &eval_dir, &[]), acc);
+    assert!(eval_dir.join("confusion.svg").is_file() && eval_dir.join("predictions.csv").is_file());
+    assert_eq!(std::fs::read_to_string(eval_dir.join("predictions.csv")).unwrap(), predictions);
 
     let eval_w = tmp("eval-weights");
     let npy_path = tmp("outputs.npy");
@@ -255,6 +286,13 @@ fn sample_writes_dkl_and_rates() {
     let csv = std::fs::read_to_string(out.join("dkl.csv")).unwrap();
     let first: f64 = csv.lines().nth(1).unwrap().split(',').nth(1).unwrap().parse().unwrap();
     assert!(first > 10.0 * dkl, "D_KL should fall: {csv}");
+    // Its chart, and `plot` redraws it identically from dkl.csv.
+    let chart = std::fs::read_to_string(out.join("dkl.svg")).unwrap();
+    assert!(chart.contains("boltzmann-5: D_KL") && out.join("dkl.png").is_file());
+    std::fs::remove_file(out.join("dkl.svg")).unwrap();
+    let text = ok(bin().arg("plot").arg(&out).output().unwrap());
+    assert!(text.starts_with("dkl (.svg and .png)"), "{text}");
+    assert_eq!(std::fs::read_to_string(out.join("dkl.svg")).unwrap(), chart);
 
     let lif = tmp("sample-lif");
     let args = ["sample", "--config", "models/boltzmann-5-lif.toml", "--steps", "20000"];

@@ -46,6 +46,16 @@ enum Command {
     Robustness(RobustnessCmd),
     /// Print the resolved configuration (defaults < file < flags) as TOML.
     DumpConfig(ConfigArgs),
+    /// Redraw the charts of a run folder (learning curves, confusion matrix, decision times;
+    /// SVG and PNG) from its metrics.csv and predictions.csv.
+    Plot(PlotCmd),
+}
+
+#[derive(Debug, Args)]
+struct PlotCmd {
+    /// The run folder (written by train or eval).
+    #[arg(value_name = "RUN_DIR")]
+    dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -732,9 +742,8 @@ fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
     })?;
     run.write("robustness.csv", &robustness_csv(effect, &points))?;
     let title = format!("{}: {} on {} chips", cfg.name, effect.name(), cmd.chips);
-    let svg = robustness_chart(effect, &title, &points);
-    spikeburn::io::svg::write_chart(&run.file("robustness.svg"), &svg)?;
-    println!("robustness.csv and robustness.svg in {}", run.path.display());
+    robustness_chart(effect, &title, &points).write(&run.file("robustness"))?;
+    println!("robustness.csv, robustness.svg and robustness.png in {}", run.path.display());
     Ok(())
 }
 
@@ -794,6 +803,17 @@ fn run(cli: Cli) -> Result<()> {
         Command::Robustness(cmd) => run_robustness(cmd),
         Command::DumpConfig(args) => {
             print!("{}", args.resolve()?.to_toml());
+            Ok(())
+        }
+        Command::Plot(cmd) => {
+            if !cmd.dir.is_dir() {
+                bail!("{}: no such run folder", cmd.dir.display());
+            }
+            let charts = spikeburn::train::plots::replot(&cmd.dir)?;
+            if charts.is_empty() {
+                bail!("{}: nothing to plot (metrics.csv has no epochs)", cmd.dir.display());
+            }
+            println!("{} (.svg and .png) in {}", charts.join(", "), cmd.dir.display());
             Ok(())
         }
     }
@@ -965,7 +985,7 @@ mod tests {
                         Command::Bench(c) => Some(&c.config),
                         Command::Robustness(c) => Some(&c.config),
                         Command::DumpConfig(c) => Some(c),
-                        Command::Sample(_) => None,
+                        Command::Sample(_) | Command::Plot(_) => None,
                     };
                     if let Some(c) = config {
                         let _ = c.resolve_runnable();

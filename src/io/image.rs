@@ -1,4 +1,4 @@
-//! Grayscale PNG images (pattern completions, generated digits).
+//! PNG images: grayscale (pattern completions, generated digits) and RGB (charts).
 
 use std::path::Path;
 
@@ -22,6 +22,32 @@ pub fn write_gray_png(
     let mut bytes = Vec::new();
     let mut enc = png::Encoder::new(&mut bytes, width as u32, height as u32);
     enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(|e| IoError::format(path, e.to_string()))?;
+    writer.write_image_data(pixels).map_err(|e| IoError::format(path, e.to_string()))?;
+    writer.finish().map_err(|e| IoError::format(path, e.to_string()))?;
+    super::write_atomic(path, &bytes)
+}
+
+/// Writes `pixels` (row-major `[height, width, 3]`, 8-bit RGB) as a PNG.
+///
+/// # Errors
+/// [`IoError`] naming the file, also when `pixels` does not hold `width · height` pixels.
+pub fn write_rgb_png(
+    path: &Path,
+    width: usize,
+    height: usize,
+    pixels: &[u8],
+) -> Result<(), IoError> {
+    if pixels.len() != width * height * 3 {
+        return Err(IoError::format(
+            path,
+            format!("{} bytes are not {height}×{width} RGB pixels", pixels.len()),
+        ));
+    }
+    let mut bytes = Vec::new();
+    let mut enc = png::Encoder::new(&mut bytes, width as u32, height as u32);
+    enc.set_color(png::ColorType::Rgb);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header().map_err(|e| IoError::format(path, e.to_string()))?;
     writer.write_image_data(pixels).map_err(|e| IoError::format(path, e.to_string()))?;

@@ -1,10 +1,10 @@
 //! Files in and out: Burn checkpoints (burnpack), the reference code's safetensors weights, and
-//! `.npy` arrays of output spike times, PNG images, SVG charts, and run folders.
+//! `.npy` arrays of output spike times, PNG images, charts (SVG and PNG), and run folders.
 
 pub mod image;
 pub mod npy;
+pub mod plot;
 pub mod run_dir;
-pub mod svg;
 pub mod weights;
 
 pub use run_dir::{Existing, RunDir, files, sanitise_name, write_atomic};

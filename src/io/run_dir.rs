@@ -24,6 +24,8 @@ pub mod files {
     pub const CHIP: &str = "chip.json";
     /// The run's full training state, for `spikeburn train --resume`.
     pub const RESUME: &str = "resume.safetensors";
+    /// The test split per sample: label, prediction, time to decision (`spikeburn plot`).
+    pub const PREDICTIONS: &str = "predictions.csv";
 }
 
 /// A folder holding one run's outputs.

@@ -23,6 +23,7 @@ use super::quality::{integrated_autocorrelation_time, marginal_kl_sum};
 use super::sampler::{Sampler, log_spaced, record};
 use crate::chip::{Chip, ChipConfig, ChipMode};
 use crate::config::{ConfigError, parse_toml, positive, read_config_file, require_finite};
+use crate::io::plot::{Figure, LineChart, Scale, Series};
 use crate::io::{IoError, RunDir, files};
 
 /// The largest `machine.w-std` and `b-std`: couplings of ±100 already pin every unit.
@@ -434,8 +435,8 @@ pub struct SampleReport {
 }
 
 impl SampleReport {
-    /// Write the run's files into `run`: `dkl.csv` (steps, D_KL), `learning.csv` (when
-    /// learning ran), `calibration.json` (LIF), `chip.json` (on a chip), `machine.json` (the
+    /// Write the run's files into `run`: `dkl.csv` (steps, D_KL) and its chart `dkl.svg`/`.png`
+    /// (log–log), `learning.csv` (when learning ran) and its chart `learning.svg`/`.png`, `calibration.json` (LIF), `chip.json` (on a chip), `machine.json` (the
     /// target's W and b) and `summary.json` (this report and `cfg`'s name, seed, sampler and
     /// sizes, and the chip's profile and seed).
     ///
@@ -447,12 +448,21 @@ impl SampleReport {
             csv += &format!("{s},{d}\n");
         }
         run.write("dkl.csv", &csv)?;
+        // The sampler's name as summary.json spells it (`spikeburn plot` reads it there).
+        let sampler = serde_json::to_value(cfg.sampler.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let points: Vec<(f64, f64)> = self.trace.iter().map(|&(s, d)| (s as f64, d)).collect();
+        dkl_chart(&cfg.name, &sampler, points).write(&run.file(DKL_CHART))?;
         if !self.learning_trace.is_empty() {
             let mut csv = String::from("iteration,dkl_learned\n");
             for (i, d) in &self.learning_trace {
                 csv += &format!("{i},{d}\n");
             }
             run.write("learning.csv", &csv)?;
+            let points = self.learning_trace.iter().map(|&(i, d)| (i as f64, d)).collect();
+            learning_chart(&cfg.name, points).write(&run.file(LEARNING_CHART))?;
         }
         if let Some(cal) = &self.calibration {
             run.write("calibration.json", &run.json("calibration.json", cal)?)?;
@@ -485,6 +495,26 @@ impl SampleReport {
         }
         run.write_json(files::SUMMARY, &summary)
     }
+}
+
+/// The stem of the D_KL chart of a `sample` run folder (`.svg` and `.png`).
+pub const DKL_CHART: &str = "dkl";
+/// The stem of the learning chart of a `sample` run folder.
+pub const LEARNING_CHART: &str = "learning";
+
+/// D_KL(p* ‖ p) of the samples so far against the steps (`dkl.csv`), log–log.
+pub fn dkl_chart(name: &str, sampler: &str, points: Vec<(f64, f64)>) -> Figure {
+    let title = format!("{name}: D_KL(p* ‖ p) against sampling time");
+    let series = vec![Series { name: sampler.into(), points }];
+    Figure::Lines(LineChart::new(&title, "steps", "D_KL (nats)", [Scale::Log, Scale::Log], series))
+}
+
+/// The learned machine's D_KL to the target against the learning iteration (`learning.csv`).
+pub fn learning_chart(name: &str, points: Vec<(f64, f64)>) -> Figure {
+    let title = format!("{name}: the learned machine's D_KL to the target");
+    let series = vec![Series { name: "learned".into(), points }];
+    let scales = [Scale::Linear, Scale::Log];
+    Figure::Lines(LineChart::new(&title, "iteration", "D_KL (nats)", scales, series))
 }
 
 /// Why a sampling experiment could not run.

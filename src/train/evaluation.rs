@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// Accuracy and loss on a dataset.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Evaluation {
     /// Fraction of samples whose earliest output spike is the label's.
     pub accuracy: f64,
@@ -24,6 +24,12 @@ pub struct Evaluation {
     /// readout scores of a surrogate-gradient network.
     #[serde(skip)]
     pub outputs: Vec<f64>,
+    /// Per sample, in order: the predicted class (`None`: no output fired, or a tie).
+    #[serde(skip)]
+    pub predictions: Vec<Option<usize>>,
+    /// Per sample, in order: the time to decision (`None`: undecided, or no time simulated).
+    #[serde(skip)]
+    pub decision_times: Vec<Option<f64>>,
     /// On an emulated chip: the accuracy on every test instance and of the ideal network
     /// (the fields above are the first instance's, the training chip).
     pub chip: Option<ChipResults>,
@@ -91,11 +97,15 @@ pub(crate) struct Tally {
     pub(crate) decided: usize,
     pub(crate) decision_time: f64,
     pub(crate) outputs: Vec<f64>,
+    pub(crate) predictions: Vec<Option<usize>>,
+    pub(crate) decision_times: Vec<Option<f64>>,
 }
 
 impl Tally {
     /// One sample: its prediction, label and (if decided) decision time.
     pub(crate) fn add(&mut self, prediction: Option<usize>, label: usize, time: Option<f64>) {
+        self.predictions.push(prediction);
+        self.decision_times.push(time);
         match prediction {
             Some(k) if k == label => self.correct += 1,
             None => self.silent += 1,
@@ -118,6 +128,8 @@ impl Tally {
             mean_decision_time: (self.decided > 0)
                 .then(|| self.decision_time / self.decided as f64),
             outputs: self.outputs,
+            predictions: self.predictions,
+            decision_times: self.decision_times,
             chip: None,
         }
     }

@@ -14,7 +14,7 @@ use super::model::TrainedModel;
 use super::run::{Stopped, train_and_test};
 use crate::chip::{Chip, ChipProfile};
 use crate::data::Splits;
-use crate::io::svg::{Scale, Series, chart};
+use crate::io::plot::{Figure, LineChart, Series};
 use crate::io::{IoError, RunDir};
 
 /// The chip effect a sweep varies, each alone on top of the base profile.
@@ -275,8 +275,8 @@ pub fn robustness_csv(effect: Effect, points: &[RobustnessPoint]) -> String {
     csv
 }
 
-/// The sweep as an SVG chart: accuracy (%) against the level, mean and mean ± std lines.
-pub fn robustness_chart(effect: Effect, title: &str, points: &[RobustnessPoint]) -> String {
+/// The sweep as a chart: accuracy (%) against the level, mean and mean ± std lines.
+pub fn robustness_chart(effect: Effect, title: &str, points: &[RobustnessPoint]) -> Figure {
     let mut series = Vec::new();
     let mut add = |name: &str, get: &dyn Fn(&RobustnessPoint) -> Option<&[f64]>| {
         let stats: Vec<(f64, f64, f64)> = points
@@ -295,7 +295,7 @@ pub fn robustness_chart(effect: Effect, title: &str, points: &[RobustnessPoint])
     };
     add("open loop", &|p| Some(&p.open_loop));
     add("trained in the loop", &|p| p.retrained.as_deref());
-    chart(title, effect.unit(), "test accuracy (%)", [Scale::Linear, Scale::Linear], &series)
+    Figure::Lines(LineChart::linear(title, effect.unit(), "test accuracy (%)", series))
 }
 
 #[cfg(test)]
@@ -345,7 +345,10 @@ mod tests {
         );
         assert_eq!(first[4].parse::<f64>().unwrap(), 0.95);
         assert!(rows[2].contains(",,"), "no retrained figures: empty cells");
-        let svg = robustness_chart(Effect::Jitter, "t", &points);
-        assert_eq!(svg.matches("<polyline").count(), 6);
+        let chart = robustness_chart(Effect::Jitter, "t", &points);
+        let Figure::Lines(lines) = &chart else { panic!("a line chart") };
+        assert_eq!(lines.series.len(), 6, "mean and mean ± std, open loop and retrained");
+        let svg = chart.svg().unwrap();
+        assert!(svg.contains("trained in the loop (mean)") && svg.contains("open loop + std"));
     }
 }

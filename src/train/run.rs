@@ -12,6 +12,7 @@ use super::epochs::{
 use super::evaluation::Evaluation;
 use super::method::{LoadError, NetworkSource};
 use super::model::TrainedModel;
+use super::plots::write_run_plots;
 use super::report::{DivergedSummary, InterruptedSummary, Summary, metrics_csv};
 use super::resume::{Position, TrainingState, fingerprint};
 use crate::data::{SpikeDataset, Splits};
@@ -189,7 +190,8 @@ impl RunResult {
         run: &RunDir,
     ) -> Result<Vec<String>, IoError> {
         self.network.save(run, cfg)?;
-        run.write(files::METRICS, &metrics_csv(&self.history))?;
+        let metrics = metrics_csv(&self.history);
+        run.write(files::METRICS, &metrics)?;
         let summary = Summary {
             val_accuracy: self.history.last().map(|m| m.val_accuracy),
             epochs: cfg.training.epochs,
@@ -197,7 +199,11 @@ impl RunResult {
             ..Summary::of_test(cfg, device_name, &self.test)
         };
         run.write_json(files::SUMMARY, &summary)?;
-        self.network.write_reports(cfg, data, device, run)
+        let test = (&self.test, &data.test.labels[..], cfg.dataset.n_classes());
+        let charts = write_run_plots(run, &cfg.name, Some(&metrics), Some(test))?;
+        let mut lines = self.network.write_reports(cfg, data, device, run)?;
+        lines.extend(charts_line(&charts));
+        Ok(lines)
     }
 }
 
@@ -212,8 +218,10 @@ pub fn write_diverged(
     device_name: &str,
     run: &RunDir,
 ) -> Result<(), IoError> {
-    run.write(files::METRICS, &metrics_csv(&diverged.history))?;
-    run.write_json(files::SUMMARY, &DivergedSummary::of(cfg, device_name, diverged))
+    let metrics = metrics_csv(&diverged.history);
+    run.write(files::METRICS, &metrics)?;
+    run.write_json(files::SUMMARY, &DivergedSummary::of(cfg, device_name, diverged))?;
+    write_run_plots(run, &cfg.name, Some(&metrics), None).map(|_| ())
 }
 
 /// Write what an interrupted run leaves into `run`: the network after its last finished batch
@@ -233,9 +241,16 @@ pub fn write_interrupted(
         return Ok(());
     };
     network.save(run, cfg)?;
-    run.write(files::METRICS, &metrics_csv(history))?;
+    let metrics = metrics_csv(history);
+    run.write(files::METRICS, &metrics)?;
     let summary = InterruptedSummary::of(cfg, device_name, at, history.len(), *train_seconds);
-    run.write_json(files::SUMMARY, &summary)
+    run.write_json(files::SUMMARY, &summary)?;
+    write_run_plots(run, &cfg.name, Some(&metrics), None).map(|_| ())
+}
+
+/// The console line naming the charts written, if any.
+fn charts_line(charts: &[String]) -> Option<String> {
+    (!charts.is_empty()).then(|| format!("charts (.svg and .png): {}", charts.join(", ")))
 }
 
 /// A saved network and its test-split evaluation.
@@ -278,7 +293,11 @@ impl EvalResult {
     ) -> Result<Vec<String>, IoError> {
         run.write(files::CONFIG, &cfg.to_toml())?;
         run.write_json(files::SUMMARY, &Summary::of_test(cfg, device_name, &self.test))?;
-        self.network.write_reports(cfg, data, device, run)
+        let test = (&self.test, &data.test.labels[..], cfg.dataset.n_classes());
+        let charts = write_run_plots(run, &cfg.name, None, Some(test))?;
+        let mut lines = self.network.write_reports(cfg, data, device, run)?;
+        lines.extend(charts_line(&charts));
+        Ok(lines)
     }
 }
 
