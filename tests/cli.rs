@@ -82,7 +82,7 @@ fn train_then_eval_from_checkpoint_and_weights() {
     assert!(resolved.contains("seed = 4") && resolved.contains("epochs = 10"), "{resolved}");
 
     // The charts, as SVG and PNG, and the test split per sample (accuracy as in the summary).
-    for stem in ["learning-curves", "confusion", "decision-times"] {
+    for stem in ["learning-curves", "confusion", "decision-times", "raster"] {
         for ext in ["svg", "png"] {
             let f = run.join(format!("{stem}.{ext}"));
             assert!(std::fs::metadata(&f).is_ok_and(|m| m.len() > 1000), "no {}", f.display());
@@ -145,9 +145,14 @@ fn surrogate_train_then_eval_from_checkpoint() {
         .output()
         .unwrap());
     assert!(text.contains("test accuracy") && text.contains("spikes per sample"), "{text}");
-    for f in ["config.toml", "metrics.csv", "model.bpk", "summary.json"] {
+    for f in ["config.toml", "metrics.csv", "model.bpk", "summary.json", "raster.svg"] {
         assert!(run.join(f).is_file(), "run folder lacks {f}");
     }
+    // The raster shows the inputs and the hidden layer; the leaky-integrator readout has no
+    // spikes and is left out.
+    let raster = std::fs::read_to_string(run.join("raster.svg")).unwrap();
+    assert!(raster.contains("input (") && raster.contains("hidden 1 ("), "raster legend");
+    assert!(!raster.contains("output ("), "no spikes to show for an LI readout");
     let s = summary(&run.join("summary.json"));
     assert_eq!(s["method"], "surrogate");
     let acc = s["test_accuracy"].as_f64().unwrap();

@@ -110,6 +110,25 @@ pub struct Histogram {
     pub bins: usize,
 }
 
+/// One layer of a raster panel: its name and each neuron's spike times (empty = silent).
+pub type LayerSpikes = (String, Vec<Vec<f64>>);
+
+/// One raster panel: its title and its layers, input side first.
+pub type RasterSample = (String, Vec<LayerSpikes>);
+
+/// Spike rasters of a few samples, a panel each: every layer's neurons stacked on the y axis
+/// (input layer at the bottom), a dot at each spike time, a colour per layer.
+#[derive(Debug, Clone)]
+pub struct Raster {
+    /// Title of the figure (above the first panel's own title).
+    pub title: String,
+    /// x-axis label.
+    pub x_label: String,
+    /// The samples: a panel title and, per layer, its name and its neurons' spike times (a
+    /// list per neuron; an empty list = silent).
+    pub samples: Vec<RasterSample>,
+}
+
 /// Something that can be drawn into a file.
 #[derive(Debug, Clone)]
 pub enum Figure {
@@ -126,6 +145,8 @@ pub enum Figure {
     Matrix(Matrix),
     /// Histograms.
     Histogram(Histogram),
+    /// Spike rasters.
+    Raster(Raster),
 }
 
 /// Line colours, in order (matplotlib's first eight).
@@ -400,6 +421,89 @@ fn draw_histogram<DB: DrawingBackend>(area: &Area<'_, DB>, h: &Histogram) -> Res
     Ok(())
 }
 
+/// Panels per row of a raster figure.
+const RASTER_COLUMNS: usize = 4;
+
+fn draw_raster_panel<DB: DrawingBackend>(
+    area: &Area<'_, DB>,
+    title: &str,
+    x_label: &str,
+    layers: &[LayerSpikes],
+    (t0, t1): (f64, f64),
+    legend: bool,
+) -> Result<(), String> {
+    let neurons: usize = layers.iter().map(|l| l.1.len()).sum();
+    let mut c = ChartBuilder::on(area)
+        .caption(title, (FONT, 14))
+        .margin(8)
+        .x_label_area_size(36)
+        .y_label_area_size(44)
+        .build_cartesian_2d(t0..t1, -0.5..neurons.max(1) as f64 - 0.5)
+        .map_err(err)?;
+    let fx = tick_label(Scale::Linear, t0, t1);
+    c.configure_mesh()
+        .x_desc(x_label)
+        .y_desc("neuron")
+        .x_label_formatter(&fx)
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .label_style((FONT, 11))
+        .axis_desc_style((FONT, 12))
+        .light_line_style(RGBColor(0xf2, 0xf2, 0xf2))
+        .draw()
+        .map_err(err)?;
+    let mut offset = 0usize;
+    for (i, (name, times)) in layers.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let dots: Vec<(f64, f64)> = times
+            .iter()
+            .enumerate()
+            .flat_map(|(k, ts)| {
+                ts.iter().filter(|t| t.is_finite()).map(move |&t| (t, (offset + k) as f64))
+            })
+            .collect();
+        let fired = times.iter().filter(|ts| ts.iter().any(|t| t.is_finite())).count();
+        let series = c
+            .draw_series(dots.into_iter().map(|p| Circle::new(p, 2, colour.filled())))
+            .map_err(err)?;
+        if legend {
+            series
+                .label(format!("{name} ({fired} of {} fired)", times.len()))
+                .legend(move |(a, b)| Circle::new((a + 8, b), 3, colour.filled()));
+        }
+        offset += times.len();
+    }
+    if legend {
+        c.configure_series_labels()
+            .label_font((FONT, 11))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+fn draw_raster<DB: DrawingBackend>(root: &Area<'_, DB>, r: &Raster) -> Result<(), String> {
+    let all = r
+        .samples
+        .iter()
+        .flat_map(|s| s.1.iter())
+        .flat_map(|l| l.1.iter().flatten().copied())
+        .filter(|t| t.is_finite());
+    let (lo, hi) = fit(Scale::Linear, all);
+    let (lo, hi) = (lo.min(0.0), hi);
+    let body = root.titled(&r.title, (FONT, 18)).map_err(err)?;
+    let cols = RASTER_COLUMNS.min(r.samples.len().max(1));
+    let rows = r.samples.len().div_ceil(cols).max(1);
+    for (k, (area, (title, layers))) in
+        body.split_evenly((rows, cols)).iter().zip(&r.samples).enumerate()
+    {
+        draw_raster_panel(area, title, &r.x_label, layers, (lo, hi), k == 0)?;
+    }
+    Ok(())
+}
+
 impl Figure {
     /// Pixel size of the figure.
     pub fn size(&self) -> (u32, u32) {
@@ -413,6 +517,11 @@ impl Figure {
             Figure::Matrix(m) => {
                 let n = m.rows.len().max(m.columns.len()) as u32;
                 (180 + 56 * n.max(8), 150 + 50 * n.max(6))
+            }
+            Figure::Raster(r) => {
+                let cols = RASTER_COLUMNS.min(r.samples.len().max(1));
+                let rows = r.samples.len().div_ceil(cols).max(1);
+                (400 * cols as u32, 40 + 420 * rows as u32)
             }
         }
     }
@@ -431,6 +540,7 @@ impl Figure {
             }
             Figure::Matrix(m) => draw_matrix(root, m)?,
             Figure::Histogram(h) => draw_histogram(root, h)?,
+            Figure::Raster(r) => draw_raster(root, r)?,
         }
         root.present().map_err(err)
     }
@@ -588,6 +698,34 @@ mod tests {
         let svg = std::fs::read_to_string(stem.with_extension("svg")).unwrap();
         assert!(svg.contains("accuracy") && svg.contains("train"));
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// A raster draws one dot per finite spike time and names each layer with how many of its
+    /// neurons fired.
+    #[test]
+    fn raster_has_a_dot_per_spike() {
+        let inf = f64::INFINITY;
+        let layers = vec![
+            ("input".to_string(), vec![vec![0.1], vec![inf], vec![0.4]]),
+            ("hidden".to_string(), vec![vec![1.0], vec![1.5]]),
+            ("output".to_string(), vec![vec![inf], vec![2.0]]),
+        ];
+        let r = Raster {
+            title: "rasters".into(),
+            x_label: "time".into(),
+            samples: vec![("sample 0".into(), layers.clone()), ("sample 1".into(), layers)],
+        };
+        let fig = Figure::Raster(r);
+        assert_eq!(fig.size(), (800, 460));
+        let svg = fig.svg().unwrap();
+        let t = texts(&svg);
+        for want in
+            ["rasters", "sample 0", "sample 1", "input (2 of 3 fired)", "output (1 of 2 fired)"]
+        {
+            assert!(t.iter().any(|x| x == want), "{want} missing: {t:?}");
+        }
+        // 5 spikes per sample, 2 samples, plus the 3 legend dots.
+        assert_eq!(svg.matches("<circle").count(), 13, "{svg}");
     }
 
     /// A confusion matrix prints every count in its cell; histograms normalise per group.

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::io::plot::{Figure, Histogram, LineChart, Matrix, Series};
+use crate::io::plot::{Figure, Histogram, LineChart, Matrix, Raster, RasterSample, Series};
 use crate::io::{IoError, RunDir, files};
 
 use super::evaluation::Evaluation;
@@ -184,6 +184,45 @@ pub fn decision_times(eval: &Evaluation, labels: &[usize], title: &str) -> Optio
         groups: vec![("correct".into(), right), ("wrong".into(), wrong)],
         bins: 40,
     }))
+}
+
+/// Test samples drawn in a run folder's spike raster.
+pub const RASTER_SAMPLES: usize = 8;
+
+/// The stem of the spike-raster chart.
+pub const RASTER: &str = "raster";
+
+/// The name of layer `l` of `n` (the input counted as layer 0): `input`, `hidden k`, `output`.
+pub fn layer_name(l: usize, n: usize) -> String {
+    match l {
+        0 => "input".into(),
+        l if l + 1 == n => "output".into(),
+        l => format!("hidden {l}"),
+    }
+}
+
+/// Writes `raster.svg`/`.png` of `samples` (panel title, per layer its name and each neuron's
+/// spike times) and returns the console line naming it.
+///
+/// # Errors
+/// [`IoError`] naming the file.
+pub fn write_raster(
+    run: &RunDir,
+    title: &str,
+    x_label: &str,
+    samples: Vec<RasterSample>,
+) -> Result<Vec<String>, IoError> {
+    if samples.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = samples.len();
+    let fig = Figure::Raster(Raster {
+        title: format!("{title}: spikes of {n} test samples through every layer"),
+        x_label: x_label.into(),
+        samples,
+    });
+    fig.write(&run.file(RASTER))?;
+    Ok(vec![format!("spike raster of {n} test samples: {RASTER}.svg, {RASTER}.png")])
 }
 
 /// `predictions.csv`: per test sample its label, prediction (empty: none) and time to decision

@@ -16,6 +16,7 @@ use super::epochs::{
 };
 use super::evaluation::{Evaluation, Tally};
 use super::model::{TrainedModel, WithFeedback};
+use super::plots::{RASTER_SAMPLES, layer_name, write_raster};
 use super::resume::{LearnerState, probe, put_feedback, put_probe, restore_feedback};
 use super::rng::TrainingRng;
 use crate::chip::{Chip, ChipMode};
@@ -388,6 +389,62 @@ pub fn train_surrogate(
 impl TrainedModel for SurrogateNetwork {
     fn test(&self, data: &SpikeDataset, cfg: &ExperimentConfig, device: &Device) -> Evaluation {
         evaluate_surrogate(self, data, cfg.training.batch_size_eval, cfg, device)
+    }
+
+    /// `raster.svg`/`.png`: the first test samples' input spike trains (encoded as the test
+    /// encodes them) and every spiking layer's spikes; a leaky-integrator readout has none and
+    /// is left out.
+    fn write_reports(
+        &self,
+        cfg: &ExperimentConfig,
+        data: &crate::data::Splits,
+        device: &Device,
+        run: &RunDir,
+    ) -> Result<Vec<String>, IoError> {
+        let n = data.test.len().min(RASTER_SAMPLES);
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let batch = data.test.subset(&(0..n).collect::<Vec<_>>());
+        let mut rng = StdRng::seed_from_u64(cfg.seed ^ EVAL_SEED);
+        let inputs = self.encode(&batch.times, batch.n_inputs, &mut rng, device);
+        let trace = self.forward(&inputs);
+        let dt = self.grid().dt;
+        // Per layer: name and its spikes, step by step, row-major [batch, n].
+        let mut layers: Vec<(String, Vec<Vec<f64>>, usize)> = vec![(
+            "input".into(),
+            inputs.iter().map(|t| to_vec_f64(t.clone())).collect(),
+            batch.n_inputs,
+        )];
+        let spiking = trace.layers.len() - usize::from(!self.readout.spiking());
+        for (l, lt) in trace.layers.iter().take(spiking).enumerate() {
+            let w = lt.spikes.first().map_or(0, |t| t.dims()[1]);
+            let steps = lt.spikes.iter().map(|t| to_vec_f64(t.clone())).collect();
+            layers.push((layer_name(l + 1, trace.layers.len() + 1), steps, w));
+        }
+        let samples = (0..n)
+            .map(|s| {
+                let title = format!("sample {s}: label {}", batch.labels[s]);
+                let per_layer = layers
+                    .iter()
+                    .map(|(name, steps, w)| {
+                        let times = (0..*w)
+                            .map(|k| {
+                                steps
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(_, v)| v[s * w + k] > 0.5)
+                                    .map(|(t, _)| (t + 1) as f64 * dt)
+                                    .collect()
+                            })
+                            .collect();
+                        (name.clone(), times)
+                    })
+                    .collect();
+                (title, per_layer)
+            })
+            .collect();
+        write_raster(run, &cfg.name, "time (model units)", samples)
     }
 
     fn test_on_chip(

@@ -16,6 +16,7 @@ use super::epochs::{
 };
 use super::evaluation::{Evaluation, Tally};
 use super::model::{TrainedModel, WithFeedback};
+use super::plots::{RASTER_SAMPLES, layer_name, write_raster};
 use super::resume::{LearnerState, probe, put_feedback, put_probe, restore_feedback};
 use super::rng::TrainingRng;
 use crate::data::SpikeDataset;
@@ -487,6 +488,49 @@ impl TrainedModel for SpikeTimeNetwork {
         weights::save_reference_weights(self, &run.file(files::WEIGHTS))
     }
 
+    /// `raster.svg`/`.png`: the first test samples' spike times in every layer.
+    fn write_reports(
+        &self,
+        cfg: &ExperimentConfig,
+        data: &crate::data::Splits,
+        device: &Device,
+        run: &RunDir,
+    ) -> Result<Vec<String>, IoError> {
+        let n = data.test.len().min(RASTER_SAMPLES);
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let idx: Vec<usize> = (0..n).collect();
+        let (x, _) = data.test.batch(&idx, device);
+        let trace = self.forward_trace(x);
+        let layers: Vec<(Vec<f64>, usize)> =
+            trace.activations.iter().map(|a| (to_vec_f64(a.clone()), a.dims()[1])).collect();
+        let samples = (0..n)
+            .map(|s| {
+                let out = &layers.last().expect("an output layer").0;
+                let k = layers.last().map_or(0, |l| l.1);
+                let neg: Vec<f64> = out[s * k..(s + 1) * k].iter().map(|t| -t).collect();
+                let predicted = crate::readout::unique_argmax(&neg)
+                    .map_or("none".to_string(), |p| p.to_string());
+                let title =
+                    format!("sample {s}: label {}, predicted {predicted}", data.test.labels[s]);
+                let per_layer = layers
+                    .iter()
+                    .enumerate()
+                    .map(|(l, (v, w))| {
+                        let times = v[s * w..(s + 1) * w]
+                            .iter()
+                            .map(|&t| if t.is_finite() { vec![t] } else { Vec::new() })
+                            .collect();
+                        (layer_name(l, layers.len()), times)
+                    })
+                    .collect();
+                (title, per_layer)
+            })
+            .collect();
+        write_raster(run, &cfg.name, "time (model units)", samples)
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -513,6 +557,34 @@ mod tests {
 
     fn t(v: &[f64], shape: [usize; 2]) -> Tensor<2> {
         Tensor::from_data(TensorData::new(v.to_vec(), shape), &Device::default())
+    }
+
+    /// The run folder's raster has a dot for every spike of the first test samples in every
+    /// layer (inputs, hidden, output), and a legend dot per layer.
+    #[test]
+    fn raster_shows_every_spike_of_the_first_samples() {
+        let net = net();
+        let inf = f64::INFINITY;
+        let times = vec![0.1, 0.5, inf, 0.2, 0.3, 0.3];
+        let test = SpikeDataset { n_inputs: 2, times: times.clone(), labels: vec![0, 1, 1] };
+        let data = crate::data::Splits { train: test.clone(), validation: test.clone(), test };
+        let dir = std::env::temp_dir().join(format!("spikeburn-raster-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let run = RunDir { path: dir.clone() };
+        let cfg = ExperimentConfig::default();
+        let lines = net.write_reports(&cfg, &data, &Device::default(), &run).unwrap();
+        assert!(lines[0].contains("3 test samples"), "{lines:?}");
+        let trace = net.forward_trace(t(&times, [3, 2]));
+        let spikes: usize = trace
+            .activations
+            .iter()
+            .map(|a| to_vec_f64(a.clone()).iter().filter(|v| v.is_finite()).count())
+            .sum();
+        assert!(spikes > 5, "the hidden or output layer fires: {spikes}");
+        let svg = std::fs::read_to_string(dir.join("raster.svg")).unwrap();
+        assert_eq!(svg.matches("<circle").count(), spikes + 3, "one dot per spike + legend");
+        assert!(dir.join("raster.png").is_file());
+        std::fs::remove_dir_all(dir).ok();
     }
 
     /// Hidden layer: 2 samples × 3 neurons, neuron 1 silent once (1/6 missing), neuron 2
