@@ -473,7 +473,13 @@ fn robustness_sweeps_an_effect() {
     let mean = |r: &[&str]| r[2].parse::<f64>().unwrap();
     assert_eq!(mean(&rows[0]), test, "level 0 is the ideal network");
     assert!(mean(&rows[1]) < test, "jitter of 0.3 τs costs accuracy: {csv}");
-    assert!(std::fs::read_to_string(out.join("robustness.svg")).unwrap().contains("<polyline"));
+    let chart = std::fs::read_to_string(out.join("robustness.svg")).unwrap();
+    assert!(chart.contains("<polyline") && out.join("robustness.png").is_file());
+    // `plot` redraws it identically from robustness.csv (the title from config.toml).
+    std::fs::remove_file(out.join("robustness.svg")).unwrap();
+    let text = ok(bin().arg("plot").arg(&out).output().unwrap());
+    assert!(text.starts_with("robustness (.svg and .png)"), "{text}");
+    assert_eq!(std::fs::read_to_string(out.join("robustness.svg")).unwrap(), chart);
     let err = failed(
         bin()
             .args(["robustness", "--effect", "spike-loss", "--levels", "0,2", "--checkpoint"])

@@ -740,9 +740,10 @@ fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
             100.0 * s
         );
     })?;
-    run.write("robustness.csv", &robustness_csv(effect, &points))?;
-    let title = format!("{}: {} on {} chips", cfg.name, effect.name(), cmd.chips);
-    robustness_chart(effect, &title, &points).write(&run.file("robustness"))?;
+    run.write(spikeburn::train::plots::ROBUSTNESS_CSV, &robustness_csv(effect, &points))?;
+    let title = spikeburn::train::robustness::robustness_title(&cfg.name, effect, cmd.chips);
+    robustness_chart(effect, &title, &points)
+        .write(&run.file(spikeburn::train::plots::ROBUSTNESS_CHART))?;
     println!("robustness.csv, robustness.svg and robustness.png in {}", run.path.display());
     Ok(())
 }

@@ -13,7 +13,13 @@ use crate::io::plot::{Figure, Histogram, LineChart, Matrix, Raster, RasterSample
 use crate::io::{IoError, RunDir, files};
 
 use super::evaluation::Evaluation;
+use super::robustness::{parse_robustness_csv, robustness_chart, robustness_title};
 use crate::sampling::experiment::{DKL_CHART, LEARNING_CHART, dkl_chart, learning_chart};
+
+/// A `robustness` run folder's table.
+pub const ROBUSTNESS_CSV: &str = "robustness.csv";
+/// The stem of its chart.
+pub const ROBUSTNESS_CHART: &str = "robustness";
 
 /// The file stems of the charts (each written as `.svg` and `.png`).
 pub mod charts {
@@ -335,11 +341,12 @@ pub fn replot(dir: &Path) -> Result<Vec<String>, IoError> {
     let metrics = read(files::METRICS)?;
     let predictions = read(files::PREDICTIONS)?;
     let (dkl, learning) = (read("dkl.csv")?, read("learning.csv")?);
-    if metrics.is_none() && predictions.is_none() && dkl.is_none() {
+    let robustness = read(ROBUSTNESS_CSV)?;
+    if metrics.is_none() && predictions.is_none() && dkl.is_none() && robustness.is_none() {
         return Err(IoError::format(
             dir,
             format!(
-                "no {}, {} or dkl.csv to plot: not a run folder",
+                "no {}, {}, dkl.csv or {ROBUSTNESS_CSV} to plot: not a run folder",
                 files::METRICS,
                 files::PREDICTIONS
             ),
@@ -347,8 +354,12 @@ pub fn replot(dir: &Path) -> Result<Vec<String>, IoError> {
     }
     let summary =
         read(files::SUMMARY)?.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-    // The network's name from the summary, else the folder's.
-    let named = summary.as_ref().and_then(|v| v["name"].as_str().map(str::to_string));
+    // The network's name from the summary or the config, else the folder's.
+    let from_config = read(files::CONFIG)?
+        .and_then(|t| toml::from_str::<toml::Value>(&t).ok())
+        .and_then(|v| v.get("name").and_then(|n| n.as_str().map(str::to_string)));
+    let named =
+        summary.as_ref().and_then(|v| v["name"].as_str().map(str::to_string)).or(from_config);
     let title = named.unwrap_or_else(|| {
         dir.file_name().map_or("run".into(), |n| n.to_string_lossy().to_string())
     });
@@ -383,6 +394,15 @@ pub fn replot(dir: &Path) -> Result<Vec<String>, IoError> {
     if let Some(text) = &learning {
         learning_chart(&title, pairs("learning.csv", text)?).write(&run.file(LEARNING_CHART))?;
         written.push(LEARNING_CHART.to_string());
+    }
+    // A `robustness` folder: accuracy against the effect's level.
+    if let Some(text) = &robustness {
+        let path = run.file(ROBUSTNESS_CSV);
+        let (effect, points) = parse_robustness_csv(text).map_err(|e| IoError::format(&path, e))?;
+        let chips = points.first().map_or(0, |p| p.open_loop.len());
+        let chart = robustness_chart(effect, &robustness_title(&title, effect, chips), &points);
+        chart.write(&run.file(ROBUSTNESS_CHART))?;
+        written.push(ROBUSTNESS_CHART.to_string());
     }
     Ok(written)
 }

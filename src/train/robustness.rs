@@ -275,6 +275,50 @@ pub fn robustness_csv(effect: Effect, points: &[RobustnessPoint]) -> String {
     csv
 }
 
+/// Reads back a [`robustness_csv`]: the effect and the points (the per-instance columns; the
+/// means and stds are recomputed from them).
+///
+/// # Errors
+/// A message naming the line and what is wrong.
+pub fn parse_robustness_csv(text: &str) -> Result<(Effect, Vec<RobustnessPoint>), String> {
+    use clap::ValueEnum;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines.next().ok_or("empty file")?;
+    if !header.starts_with("effect,level,") || header.split(',').count() != 8 {
+        return Err(format!("line 1: not a robustness.csv header: {header}"));
+    }
+    let mut effect = None;
+    let mut points = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let at = i + 2;
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() != 8 {
+            return Err(format!("line {at}: {} cells, expected 8", cells.len()));
+        }
+        let e = Effect::from_str(cells[0], false)
+            .map_err(|_| format!("line {at}: unknown effect {:?}", cells[0]))?;
+        if effect.is_some_and(|f| f != e) {
+            return Err(format!("line {at}: effect {} in a sweep of another", cells[0]));
+        }
+        effect = Some(e);
+        let number =
+            |c: &str| c.parse::<f64>().map_err(|_| format!("line {at}: {c:?} is not a number"));
+        let list = |c: &str| c.split_whitespace().map(number).collect::<Result<Vec<f64>, _>>();
+        let open_loop = list(cells[6])?;
+        if open_loop.is_empty() {
+            return Err(format!("line {at}: no open-loop accuracies"));
+        }
+        let retrained = if cells[7].trim().is_empty() { None } else { Some(list(cells[7])?) };
+        points.push(RobustnessPoint { level: number(cells[1])?, open_loop, retrained });
+    }
+    Ok((effect.ok_or("no rows")?, points))
+}
+
+/// The chart's title: the network, the effect and the chip instances per level.
+pub fn robustness_title(network: &str, effect: Effect, chips: usize) -> String {
+    format!("{network}: {} on {chips} chips", effect.name())
+}
+
 /// The sweep as a chart: accuracy (%) against the level, mean and mean ± std lines.
 pub fn robustness_chart(effect: Effect, title: &str, points: &[RobustnessPoint]) -> Figure {
     let mut series = Vec::new();
@@ -345,6 +389,11 @@ mod tests {
         );
         assert_eq!(first[4].parse::<f64>().unwrap(), 0.95);
         assert!(rows[2].contains(",,"), "no retrained figures: empty cells");
+        let (effect, back) = parse_robustness_csv(&csv).unwrap();
+        assert_eq!((effect, &back), (Effect::Jitter, &points), "the CSV reads back");
+        assert!(parse_robustness_csv("effect,level\n").is_err());
+        let bad = csv.replace("jitter,0.1", "jitter,x");
+        assert!(parse_robustness_csv(&bad).unwrap_err().contains("\"x\" is not a number"));
         let chart = robustness_chart(Effect::Jitter, "t", &points);
         let Figure::Lines(lines) = &chart else { panic!("a line chart") };
         assert_eq!(lines.series.len(), 6, "mean and mean ± std, open loop and retrained");
