@@ -215,7 +215,11 @@ fn tick_label(scale: Scale, lo: f64, hi: f64) -> impl Fn(&f64) -> String {
     move |v: &f64| match scale {
         Scale::Linear => {
             let v = if v.abs() < step * 1e-6 { 0.0 } else { *v };
-            if decimals > 4 && v != 0.0 { format!("{v:.1e}") } else { format!("{v:.decimals$}") }
+            match decimals {
+                _ if v == 0.0 => "0".to_string(),
+                5.. => format!("{v:.1e}"),
+                _ => format!("{v:.decimals$}"),
+            }
         }
         Scale::Log if (1e-2..1e4).contains(&v.abs()) => {
             let s = format!("{v:.2}");
@@ -648,9 +652,19 @@ mod tests {
         assert_eq!(fit(Scale::Log, [1.5e-3, 0.2].into_iter()), (1e-3, 1.0));
     }
 
-    /// Linear axes pad the data a little; no data gives a unit range.
+    /// Linear axes pad the data a little; no data gives a unit range. Tick labels carry the
+    /// decimals the range needs, small ranges in scientific notation, zero as 0.
     #[test]
     fn linear_axes_cover_the_data() {
+        let small = tick_label(Scale::Linear, 0.0, 5e-5);
+        assert_eq!((small(&0.0), small(&2e-5)), ("0".to_string(), "2.0e-5".to_string()));
+        let unit = tick_label(Scale::Linear, 0.0, 1.0);
+        assert_eq!((unit(&0.5), unit(&0.0)), ("0.5".to_string(), "0".to_string()));
+        let log = tick_label(Scale::Log, 1e-4, 1e5);
+        assert_eq!(
+            (log(&0.1), log(&1000.0), log(&1e-4), log(&1e5)),
+            ("0.1".into(), "1000".into(), "1e-4".into(), "1e5".into())
+        );
         let (lo, hi) = fit(Scale::Linear, [0.0, 300.0].into_iter());
         assert!(lo < 0.0 && lo > -20.0 && hi > 300.0 && hi < 320.0, "{lo} {hi}");
         assert_eq!(fit(Scale::Linear, std::iter::empty()), (0.0, 1.0));
