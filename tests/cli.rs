@@ -37,6 +37,21 @@ fn summary(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// `spikeburn plot dir` after removing `removed` (files of `dir`): its output starts with
+/// `listed` (the charts it names), and each removed file is back with the bytes it had.
+fn plot_redraws(dir: &Path, removed: &[&str], listed: &str) {
+    let before: Vec<Vec<u8>> =
+        removed.iter().map(|f| std::fs::read(dir.join(f)).unwrap()).collect();
+    for f in removed {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    let text = ok(bin().arg("plot").arg(dir).output().unwrap());
+    assert!(text.starts_with(listed), "{text}");
+    for (f, bytes) in removed.iter().zip(before) {
+        assert_eq!(std::fs::read(dir.join(f)).unwrap(), bytes, "{f} redrawn differently");
+    }
+}
+
 /// `spikeburn eval` of a run folder's resolved config and checkpoint, writing into `out`, with
 /// `extra` arguments; returns the test accuracy of its summary.
 fn eval_checkpoint(run: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> f64 {
@@ -97,17 +112,26 @@ fn train_then_eval_from_checkpoint_and_weights() {
     let curves = std::fs::read_to_string(run.join("learning-curves.svg")).unwrap();
     assert!(curves.contains("accuracy") && curves.contains("validation"), "curves' labels");
     // `plot` redraws them from the folder alone.
-    std::fs::remove_file(run.join("confusion.png")).unwrap();
-    std::fs::remove_file(run.join("learning-curves.svg")).unwrap();
-    let text = ok(bin().arg("plot").arg(&run).output().unwrap());
-    assert!(text.contains("learning-curves, confusion, decision-times"), "{text}");
-    assert!(run.join("confusion.png").is_file());
-    assert_eq!(std::fs::read_to_string(run.join("learning-curves.svg")).unwrap(), curves);
+    plot_redraws(
+        &run,
+        &["confusion.png", "learning-curves.svg"],
+        "learning-curves, confusion, decision-times",
+    );
     let e = failed(bin().arg("plot").arg(tmp("not-a-run")).output().unwrap());
     assert!(e.contains("not-a-run") && e.contains("no such run folder"), "{e}");
     std::fs::create_dir_all(tmp("empty-folder")).unwrap();
     let e = failed(bin().arg("plot").arg(tmp("empty-folder")).output().unwrap());
     assert!(e.contains("not a run folder"), "{e}");
+    // A predictions.csv naming an impossible class is refused, naming the file and the value.
+    let forged = tmp("forged-predictions");
+    std::fs::create_dir_all(&forged).unwrap();
+    std::fs::write(
+        forged.join("predictions.csv"),
+        "sample,label,prediction,decision_time\n0,0,5000,\n",
+    )
+    .unwrap();
+    let e = failed(bin().arg("plot").arg(&forged).output().unwrap());
+    assert!(e.contains("predictions.csv") && e.contains("prediction 5000 is not a class"), "{e}");
 
     let config = run.join("config.toml");
     let eval_dir = tmp("eval-ckpt");
@@ -294,10 +318,7 @@ fn sample_writes_dkl_and_rates() {
     // Its chart, and `plot` redraws it identically from dkl.csv.
     let chart = std::fs::read_to_string(out.join("dkl.svg")).unwrap();
     assert!(chart.contains("boltzmann-5: D_KL") && out.join("dkl.png").is_file());
-    std::fs::remove_file(out.join("dkl.svg")).unwrap();
-    let text = ok(bin().arg("plot").arg(&out).output().unwrap());
-    assert!(text.starts_with("dkl (.svg and .png)"), "{text}");
-    assert_eq!(std::fs::read_to_string(out.join("dkl.svg")).unwrap(), chart);
+    plot_redraws(&out, &["dkl.svg"], "dkl (.svg and .png)");
 
     let lif = tmp("sample-lif");
     let args = ["sample", "--config", "models/boltzmann-5-lif.toml", "--steps", "20000"];
@@ -476,10 +497,7 @@ fn robustness_sweeps_an_effect() {
     let chart = std::fs::read_to_string(out.join("robustness.svg")).unwrap();
     assert!(chart.contains("<polyline") && out.join("robustness.png").is_file());
     // `plot` redraws it identically from robustness.csv (the title from config.toml).
-    std::fs::remove_file(out.join("robustness.svg")).unwrap();
-    let text = ok(bin().arg("plot").arg(&out).output().unwrap());
-    assert!(text.starts_with("robustness (.svg and .png)"), "{text}");
-    assert_eq!(std::fs::read_to_string(out.join("robustness.svg")).unwrap(), chart);
+    plot_redraws(&out, &["robustness.svg"], "robustness (.svg and .png)");
     let err = failed(
         bin()
             .args(["robustness", "--effect", "spike-loss", "--levels", "0,2", "--checkpoint"])

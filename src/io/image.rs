@@ -19,9 +19,20 @@ pub fn write_gray_png(
     pixels: &[u8],
 ) -> Result<(), IoError> {
     assert_eq!(pixels.len(), width * height, "pixels must be {height}×{width}");
+    write_png(path, width, height, png::ColorType::Grayscale, pixels)
+}
+
+/// Encodes 8-bit `pixels` of `color` as a PNG and writes it atomically to `path`.
+fn write_png(
+    path: &Path,
+    width: usize,
+    height: usize,
+    color: png::ColorType,
+    pixels: &[u8],
+) -> Result<(), IoError> {
     let mut bytes = Vec::new();
     let mut enc = png::Encoder::new(&mut bytes, width as u32, height as u32);
-    enc.set_color(png::ColorType::Grayscale);
+    enc.set_color(color);
     enc.set_depth(png::BitDepth::Eight);
     let mut writer = enc.write_header().map_err(|e| IoError::format(path, e.to_string()))?;
     writer.write_image_data(pixels).map_err(|e| IoError::format(path, e.to_string()))?;
@@ -45,14 +56,7 @@ pub fn write_rgb_png(
             format!("{} bytes are not {height}×{width} RGB pixels", pixels.len()),
         ));
     }
-    let mut bytes = Vec::new();
-    let mut enc = png::Encoder::new(&mut bytes, width as u32, height as u32);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut writer = enc.write_header().map_err(|e| IoError::format(path, e.to_string()))?;
-    writer.write_image_data(pixels).map_err(|e| IoError::format(path, e.to_string()))?;
-    writer.finish().map_err(|e| IoError::format(path, e.to_string()))?;
-    super::write_atomic(path, &bytes)
+    write_png(path, width, height, png::ColorType::Rgb, pixels)
 }
 
 /// Tiles images of `[size, size]` values in [0, 1] (1 = white) into a grid of `rows × cols`

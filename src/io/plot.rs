@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, SegmentValue, ValueFormatter};
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 
 use super::IoError;
@@ -233,6 +233,21 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// Draws the legend of `c`'s labelled series, in a framed box at `position`.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    c: &mut ChartContext<'a, DB, CT>,
+    font_size: u32,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    c.configure_series_labels()
+        .label_font((FONT, font_size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(position)
+        .draw()
+        .map_err(err)
+}
+
 /// Draws `chart` into `area` on the coordinate specs `x` and `y`.
 fn lines_on<DB, X, Y>(
     area: &Area<'_, DB>,
@@ -278,13 +293,7 @@ where
             });
     }
     if chart.series.iter().any(|s| !s.name.is_empty()) {
-        c.configure_series_labels()
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)?;
+        draw_legend(&mut c, 12, SeriesLabelPosition::UpperRight)?;
     }
     Ok(())
 }
@@ -415,13 +424,7 @@ fn draw_histogram<DB: DrawingBackend>(area: &Area<'_, DB>, h: &Histogram) -> Res
             move |(a, b)| Rectangle::new([(a, b - 5), (a + 16, b + 5)], colour.mix(0.45).filled()),
         );
     }
-    c.configure_series_labels()
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(err)?;
+    draw_legend(&mut c, 12, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -477,13 +480,7 @@ fn draw_raster_panel<DB: DrawingBackend>(
         offset += times.len();
     }
     if legend {
-        c.configure_series_labels()
-            .label_font((FONT, 11))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
+        draw_legend(&mut c, 11, SeriesLabelPosition::UpperLeft)?;
     }
     Ok(())
 }

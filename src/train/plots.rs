@@ -31,6 +31,12 @@ pub mod charts {
     pub const DECISIONS: &str = "decision-times";
 }
 
+/// The most columns a table may have: a `metrics.csv` gets a chart panel per column.
+pub const MAX_COLUMNS: usize = 256;
+
+/// The most classes a `predictions.csv` may name: its confusion matrix is classes².
+pub const MAX_CLASSES: usize = 1000;
+
 /// A CSV table of numbers with a header row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
@@ -45,11 +51,18 @@ impl Table {
     /// empty.
     ///
     /// # Errors
-    /// A message naming the line and the cell that is not a number, or a row of another width.
+    /// A message naming the line and the cell that is not a number, a row of another width, or
+    /// a header of more than [`MAX_COLUMNS`] columns.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut lines = text.lines().filter(|l| !l.trim().is_empty());
         let header = lines.next().ok_or("no header line")?;
         let columns: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
+        if columns.len() > MAX_COLUMNS {
+            return Err(format!(
+                "line 1: {} columns, more than the {MAX_COLUMNS} a table may have",
+                columns.len()
+            ));
+        }
         let mut rows = Vec::new();
         for (i, line) in lines.enumerate() {
             let cells: Vec<&str> = line.split(',').collect();
@@ -254,10 +267,10 @@ pub fn from_predictions(table: &Table) -> Result<(Evaluation, Vec<usize>), Strin
     let col = |n: &str| table.column(n).ok_or(format!("no column {n}"));
     let (labels, predictions, times) = (col("label")?, col("prediction")?, col("decision_time")?);
     let class = |v: f64, what: &str| {
-        if v >= 0.0 && v.fract() == 0.0 && v < 1e9 {
+        if v >= 0.0 && v.fract() == 0.0 && v < MAX_CLASSES as f64 {
             Ok(v as usize)
         } else {
-            Err(format!("{what} {v} is not a class index"))
+            Err(format!("{what} {v} is not a class index (0 to {})", MAX_CLASSES - 1))
         }
     };
     let labels = labels.iter().map(|&v| class(v, "label")).collect::<Result<Vec<_>, _>>()?;
@@ -428,6 +441,10 @@ bumps,clipped_fraction,angle_l1,angle_l2,norm_ratio_l1,seconds
         let e = Table::parse("epoch,loss\n1\n").unwrap_err();
         assert!(e.contains("1 cells"), "{e}");
         assert!(Table::parse("").is_err());
+        // A header that would make thousands of chart panels is refused.
+        let wide = (0..300).map(|k| format!("c{k}")).collect::<Vec<_>>().join(",");
+        let e = Table::parse(&wide).unwrap_err();
+        assert_eq!(e, "line 1: 300 columns, more than the 256 a table may have");
     }
 
     /// Loss, accuracy, then one panel per other column, per-layer columns sharing a panel
@@ -490,5 +507,9 @@ bumps,clipped_fraction,angle_l1,angle_l2,norm_ratio_l1,seconds
         assert_eq!(h.groups[1].1, vec![2.25]);
         let bad = Table::parse("sample,label,prediction,decision_time\n0,1.5,0,\n").unwrap();
         assert!(from_predictions(&bad).unwrap_err().contains("label 1.5"));
+        // A class index that would make a matrix of 10¹⁸ cells is refused, not allocated.
+        let huge = Table::parse("sample,label,prediction,decision_time\n0,0,999999999,\n").unwrap();
+        let e = from_predictions(&huge).unwrap_err();
+        assert_eq!(e, "prediction 999999999 is not a class index (0 to 999)");
     }
 }

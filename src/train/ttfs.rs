@@ -503,15 +503,13 @@ impl TrainedModel for SpikeTimeNetwork {
         let idx: Vec<usize> = (0..n).collect();
         let (x, _) = data.test.batch(&idx, device);
         let trace = self.forward_trace(x);
+        // The prediction as the evaluation makes it.
+        let predictions = predict(trace.output());
         let layers: Vec<(Vec<f64>, usize)> =
             trace.activations.iter().map(|a| (to_vec_f64(a.clone()), a.dims()[1])).collect();
         let samples = (0..n)
             .map(|s| {
-                let out = &layers.last().expect("an output layer").0;
-                let k = layers.last().map_or(0, |l| l.1);
-                let neg: Vec<f64> = out[s * k..(s + 1) * k].iter().map(|t| -t).collect();
-                let predicted = crate::readout::unique_argmax(&neg)
-                    .map_or("none".to_string(), |p| p.to_string());
+                let predicted = predictions[s].map_or("none".to_string(), |p| p.to_string());
                 let title =
                     format!("sample {s}: label {}, predicted {predicted}", data.test.labels[s]);
                 let per_layer = layers
