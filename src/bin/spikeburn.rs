@@ -1,7 +1,7 @@
 //! The `spikeburn` command line: train, evaluate and inspect spiking networks.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, FloatDType};
@@ -49,6 +49,77 @@ enum Command {
     /// Redraw the charts of a run folder (learning curves, confusion matrix, decision times;
     /// SVG and PNG) from its metrics.csv and predictions.csv.
     Plot(PlotCmd),
+    /// Write a trained network as a NIR graph (the Neuromorphic Intermediate Representation, read
+    /// by snnTorch, Norse, Rockpool, Lava, Spyx, sinabs and the BrainScaleS-2 software).
+    Export(ExportCmd),
+    /// Read a NIR graph: describe it, turn a graph written by spikeburn back into a run folder
+    /// (config.toml and model.bpk), or simulate it on inputs from a CSV file.
+    Import(ImportCmd),
+}
+
+/// File formats `spikeburn export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    /// NIR (HDF5).
+    Nir,
+}
+
+#[derive(Debug, Args)]
+struct ExportCmd {
+    /// The trained network (a burnpack checkpoint written by `spikeburn train`).
+    #[arg(long, value_name = "PATH")]
+    checkpoint: PathBuf,
+    /// Its configuration (default: config.toml beside the checkpoint, else the checkpoint's
+    /// name with .toml, as models/X.bpk and models/X.toml).
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+    /// The format.
+    #[arg(long, value_enum, default_value = "nir")]
+    format: ExportFormat,
+    /// The file to write (replaced if it exists).
+    #[arg(short, long, value_name = "FILE.nir")]
+    output: PathBuf,
+    /// Seconds per model time unit (NIR files carry seconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1e-3)]
+    time_unit: f64,
+}
+
+/// How `spikeburn import --simulate` feeds spikes to neurons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SpikeReading {
+    /// A unit-area impulse at the start of the step (NIR's equations; spikeburn's exports).
+    Impulse,
+    /// The value held for the whole step (the NIR paper's exact LIF trace).
+    Pulse,
+}
+
+#[derive(Debug, Args)]
+struct ImportCmd {
+    /// The NIR file.
+    #[arg(value_name = "FILE.nir")]
+    file: PathBuf,
+    /// Write a run folder (config.toml, model.bpk) for the network; it must be new or empty.
+    #[arg(short, long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replace the `--out` folder if it holds an earlier run.
+    #[arg(long)]
+    force: bool,
+    /// The network's configuration, for a graph that carries none.
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+    /// Simulate the graph: one row per time step, one column per value of its Input node.
+    #[arg(long, value_name = "INPUT.csv", conflicts_with = "out")]
+    simulate: Option<PathBuf>,
+    /// The simulation's time step, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1e-4, requires = "simulate")]
+    dt: f64,
+    /// How simulated neurons read spikes.
+    #[arg(long, value_enum, default_value = "impulse", requires = "simulate")]
+    spikes: SpikeReading,
+    /// Where the simulation's trace goes (CSV: per step, each neuron node's potentials and
+    /// spikes); default: standard output.
+    #[arg(long, value_name = "TRACE.csv", requires = "simulate")]
+    trace: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -817,7 +888,177 @@ fn run(cli: Cli) -> Result<()> {
             println!("{} (.svg and .png) in {}", charts.join(", "), cmd.dir.display());
             Ok(())
         }
+        Command::Export(cmd) => run_export(cmd),
+        Command::Import(cmd) => run_import(cmd),
     }
+}
+
+/// The configuration of a checkpoint: `--config`, else config.toml beside it, else its name
+/// with .toml.
+fn config_for_checkpoint(checkpoint: &Path, config: Option<&Path>) -> Result<ExperimentConfig> {
+    let path = match config {
+        Some(c) => c.to_path_buf(),
+        None => {
+            let beside = checkpoint.with_file_name("config.toml");
+            let named = checkpoint.with_extension("toml");
+            if beside.is_file() {
+                beside
+            } else if named.is_file() {
+                named
+            } else {
+                bail!(
+                    "{}: no config.toml beside the checkpoint and no {}; give its configuration \
+                     with --config",
+                    checkpoint.display(),
+                    named.display()
+                );
+            }
+        }
+    };
+    Ok(ExperimentConfig::from_file(&path)?)
+}
+
+fn run_export(cmd: &ExportCmd) -> Result<()> {
+    let ExportFormat::Nir = cmd.format;
+    let cfg = config_for_checkpoint(&cmd.checkpoint, cmd.config.as_deref())?;
+    // The configured precision: an f64 network is read, and written, without rounding.
+    let (_, device) = RuntimeArgs { device: None, data_dir: None }.device(cfg.precision)?;
+    let model = cfg.method.kind().load(
+        &cfg,
+        &NetworkSource::Checkpoint(cmd.checkpoint.clone()),
+        &device,
+    )?;
+    let graph = spikeburn::train::nir::export_nir(model.as_ref(), &cfg, cmd.time_unit)
+        .map_err(|m| anyhow::anyhow!("{}: {m}", cmd.checkpoint.display()))?;
+    spikeburn::io::nir::write(&graph, &cmd.output)?;
+    println!(
+        "{} → {} (NIR {}, {} nodes; one model time unit = {} s)",
+        cmd.checkpoint.display(),
+        cmd.output.display(),
+        graph.version,
+        graph.nodes.len(),
+        cmd.time_unit
+    );
+    Ok(())
+}
+
+fn run_import(cmd: &ImportCmd) -> Result<()> {
+    use spikeburn::io::nir::{self, simulate};
+    let (graph, warnings) = nir::read(&cmd.file)?;
+    for w in &warnings {
+        eprintln!("warning: {}: {w}", cmd.file.display());
+    }
+    if let Some(input) = &cmd.simulate {
+        let values = read_csv_rows(input)?;
+        let data_inputs: Vec<&String> = graph
+            .nodes
+            .iter()
+            .filter(|(_, n)| matches!(n.kind, nir::NodeKind::Input { .. }))
+            .map(|(k, _)| k)
+            .collect();
+        let [name] = data_inputs.as_slice() else {
+            bail!(
+                "{}: --simulate drives one Input node; the graph has {}",
+                cmd.file.display(),
+                data_inputs.len()
+            );
+        };
+        let inputs = std::iter::once(((*name).clone(), values)).collect();
+        let opts = simulate::SimOptions {
+            dt: cmd.dt,
+            spikes: match cmd.spikes {
+                SpikeReading::Impulse => simulate::SpikeInput::Impulse,
+                SpikeReading::Pulse => simulate::SpikeInput::Pulse,
+            },
+            first_spike_only: graph.meta_text(nir::convert::keys::NEURONS) == Some("first-spike"),
+        };
+        let trace = simulate::simulate(&graph, &inputs, opts)
+            .map_err(|m| anyhow::anyhow!("{}: {m}", input.display()))?;
+        let csv = trace_csv(&graph, &trace);
+        match &cmd.trace {
+            Some(path) => spikeburn::io::write_atomic(path, csv.as_bytes())?,
+            None => print!("{csv}"),
+        }
+        return Ok(());
+    }
+    let Some(out) = &cmd.out else {
+        for line in nir::convert::describe(&graph) {
+            println!("{line}");
+        }
+        return Ok(());
+    };
+    let cfg = match &cmd.config {
+        Some(path) => ExperimentConfig::from_file(path)?,
+        None => spikeburn::train::nir::config_of(&graph, &cmd.file).map_err(anyhow::Error::msg)?,
+    };
+    let (_, device) = RuntimeArgs { device: None, data_dir: None }.device(cfg.precision)?;
+    let model = cfg.method.kind().load(&cfg, &NetworkSource::Nir(cmd.file.clone()), &device)?;
+    let run = RunDir::create(Some(out), &cfg.name, existing(cmd.force))?;
+    spikeburn::io::write_atomic(&run.file(files::CONFIG), cfg.to_toml().as_bytes())?;
+    model.save(&run, &cfg)?;
+    println!(
+        "{} → {} ({} network; evaluate with spikeburn eval --config {} --checkpoint {})",
+        cmd.file.display(),
+        run.path.display(),
+        cfg.method.name(),
+        run.file(files::CONFIG).display(),
+        run.file(files::CHECKPOINT).display()
+    );
+    Ok(())
+}
+
+/// A CSV file of numbers, one row per line (no header).
+fn read_csv_rows(path: &Path) -> Result<Vec<Vec<f64>>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let row: Result<Vec<f64>, _> = line.split(',').map(|x| x.trim().parse::<f64>()).collect();
+        match row {
+            Ok(r) => rows.push(r),
+            Err(e) => {
+                bail!("{}:{}: {e} (expected numbers separated by commas)", path.display(), i + 1)
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// A simulation trace as CSV: a header, then one row per step with each neuron node's
+/// potentials and outputs.
+fn trace_csv(
+    graph: &spikeburn::io::nir::Graph,
+    trace: &spikeburn::io::nir::simulate::Trace,
+) -> String {
+    use std::fmt::Write as _;
+    let neuron_nodes: Vec<&String> = trace.v.keys().collect();
+    let mut header = vec!["step".to_string()];
+    for name in &neuron_nodes {
+        let n = trace.v[*name].first().map_or(0, Vec::len);
+        let spiking = trace.first_spike.contains_key(*name);
+        for j in 0..n {
+            header.push(format!("{name}.v{j}"));
+            if spiking {
+                header.push(format!("{name}.spike{j}"));
+            }
+        }
+    }
+    let _ = graph;
+    let mut out = header.join(",") + "\n";
+    let steps = neuron_nodes.first().map_or(0, |n| trace.v[*n].len());
+    for t in 0..steps {
+        let mut row = vec![t.to_string()];
+        for name in &neuron_nodes {
+            let spiking = trace.first_spike.contains_key(*name);
+            for (j, v) in trace.v[*name][t].iter().enumerate() {
+                row.push(format!("{v:e}"));
+                if spiking {
+                    row.push(format!("{}", trace.outputs[*name][t][j]));
+                }
+            }
+        }
+        let _ = writeln!(out, "{}", row.join(","));
+    }
+    out
 }
 
 /// A run ended by SIGINT, SIGTERM or SIGHUP, its state written: exit status 130.
@@ -986,7 +1227,10 @@ mod tests {
                         Command::Bench(c) => Some(&c.config),
                         Command::Robustness(c) => Some(&c.config),
                         Command::DumpConfig(c) => Some(c),
-                        Command::Sample(_) | Command::Plot(_) => None,
+                        Command::Sample(_)
+                        | Command::Plot(_)
+                        | Command::Export(_)
+                        | Command::Import(_) => None,
                     };
                     if let Some(c) = config {
                         let _ = c.resolve_runnable();

@@ -1,7 +1,9 @@
 //! Files in and out: Burn checkpoints (burnpack), the reference code's safetensors weights, and
-//! `.npy` arrays of output spike times, PNG images, charts (SVG and PNG), and run folders.
+//! `.npy` arrays of output spike times, PNG images, charts (SVG and PNG), NIR graphs, and run
+//! folders.
 
 pub mod image;
+pub mod nir;
 pub mod npy;
 pub mod plot;
 pub mod run_dir;

@@ -33,6 +33,9 @@ pub enum NetworkSource {
     Checkpoint(PathBuf),
     /// Weights in the reference PyTorch code's safetensors layout (first-spike-time networks).
     ReferenceWeights(PathBuf),
+    /// A NIR graph (first-spike-time and surrogate-gradient networks; see
+    /// [`crate::io::nir::convert`]).
+    Nir(PathBuf),
 }
 
 /// Errors loading a trained network.
@@ -60,8 +63,8 @@ pub enum LoadError {
         /// The configuration's value.
         configured: String,
     },
-    /// Reference-layout weights were given for a method that has none.
-    #[error("{networks} load from --checkpoint (no reference layout)")]
+    /// Reference-layout weights or a NIR graph were given for a method that has none.
+    #[error("{networks} load from --checkpoint (no reference layout, no NIR form)")]
     NoReferenceLayout {
         /// What the method's networks are called, e.g. "surrogate-gradient networks".
         networks: &'static str,
@@ -187,8 +190,23 @@ fn checkpoint_only<'s>(
 ) -> Result<&'s Path, LoadError> {
     match source {
         NetworkSource::Checkpoint(path) => Ok(path),
-        NetworkSource::ReferenceWeights(_) => Err(LoadError::NoReferenceLayout { networks }),
+        NetworkSource::ReferenceWeights(_) | NetworkSource::Nir(_) => {
+            Err(LoadError::NoReferenceLayout { networks })
+        }
     }
+}
+
+/// The NIR graph at `path` read into `fresh` by `fill` (in the graph's time unit).
+fn nir_into<N: TrainedModel + 'static>(
+    fresh: N,
+    path: &Path,
+    fill: impl FnOnce(N, &crate::io::nir::Graph, f64) -> Result<N, String>,
+) -> Result<Box<dyn TrainedModel>, LoadError> {
+    use crate::io::nir;
+    let (graph, _warnings) = nir::read(path)?;
+    let unit = nir::convert::time_unit(&graph, nir::convert::ExportOptions::default().time_unit);
+    let net = fill(fresh, &graph, unit).map_err(|m| IoError::format(path, m))?;
+    Ok(Box::new(net))
 }
 
 /// `fresh` (the network the learner starts from) with the checkpoint at `path` loaded into it.
@@ -250,6 +268,11 @@ impl MethodKind for Ttfs {
             NetworkSource::Checkpoint(path) => {
                 checkpoint_into(TrainingRng::new(cfg).init_network(cfg, device), path, cfg)?
             }
+            NetworkSource::Nir(path) => nir_into(
+                TrainingRng::new(cfg).init_network(cfg, device),
+                path,
+                crate::io::nir::convert::into_ttfs,
+            )?,
         };
         Ok(super::chip::with_chips(network, cfg.chips()?))
     }
@@ -289,9 +312,18 @@ impl MethodKind for Surrogate {
         source: &NetworkSource,
         device: &Device,
     ) -> Result<Box<dyn TrainedModel>, LoadError> {
-        let path = checkpoint_only(source, "surrogate-gradient networks")?;
         let fresh = build_surrogate_network(cfg, device, &mut StdRng::seed_from_u64(cfg.seed));
-        Ok(super::chip::with_chips(checkpoint_into(fresh, path, cfg)?, cfg.chips()?))
+        let network = match source {
+            NetworkSource::Nir(path) => {
+                nir_into(fresh, path, crate::io::nir::convert::into_surrogate)?
+            }
+            _ => checkpoint_into(
+                fresh,
+                checkpoint_only(source, "surrogate-gradient networks")?,
+                cfg,
+            )?,
+        };
+        Ok(super::chip::with_chips(network, cfg.chips()?))
     }
 }
 

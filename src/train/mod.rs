@@ -10,6 +10,7 @@ pub mod epochs;
 pub mod evaluation;
 pub mod method;
 pub mod model;
+pub mod nir;
 pub mod plots;
 pub mod report;
 pub mod resume;
