@@ -290,6 +290,57 @@ fn run_names_stay_inside_runs() {
     assert_eq!(parent, ["sub"], "nothing written outside the working folder's runs/");
 }
 
+/// A command that fails before writing anything of its run (a missing calibration file, an
+/// unknown device, a missing checkpoint) leaves no empty run folder behind; one that wrote
+/// results keeps them, and a folder that existed before is never removed.
+#[test]
+fn failed_commands_leave_no_empty_run_folders() {
+    let cwd = tmp("cwd-failed");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    std::fs::write(
+        cwd.join("lif.toml"),
+        "[lif]\ncalibration-file = \"nope.json\"\n[sampler]\nkind = \"lif\"\n",
+    )
+    .unwrap();
+    let e =
+        failed(bin().current_dir(&cwd).args(["sample", "--config", "lif.toml"]).output().unwrap());
+    assert!(e.contains("nope.json") && e.contains("the run had written nothing into it"), "{e}");
+    let e = failed(
+        bin()
+            .current_dir(&cwd)
+            .env("BURN_DEVICE", "tpu")
+            .args(["train", "--epochs", "1"])
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("tpu"), "{e}");
+    let e = failed(
+        bin()
+            .current_dir(&cwd)
+            .args(["eval", "--checkpoint", "missing.bpk", "--config"])
+            .arg(models.join("yinyang-ttfs-double.toml"))
+            .output()
+            .unwrap(),
+    );
+    assert!(e.contains("missing.bpk"), "{e}");
+    let left: Vec<_> = std::fs::read_dir(cwd.join("runs"))
+        .map_or_else(|_| vec![], |d| d.map(|e| e.unwrap().file_name()).collect());
+    assert!(left.is_empty(), "run folders left behind: {left:?}");
+    // An --out folder the user made is kept, empty as it was.
+    let mine = cwd.join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    failed(
+        bin()
+            .current_dir(&cwd)
+            .env("BURN_DEVICE", "tpu")
+            .args(["train", "--epochs", "1", "--out", "mine"])
+            .output()
+            .unwrap(),
+    );
+    assert!(mine.is_dir(), "a folder that existed before the command is never removed");
+}
+
 /// A run killed (SIGKILL: no chance to clean up) after its first epochs keeps them in
 /// metrics.csv; `--epochs 10^12` starts training instead of aborting on a 72 TB allocation.
 #[test]

@@ -222,7 +222,7 @@ fn run_sample_cmd(cmd: &SampleCmd) -> Result<()> {
     cfg.validate()?;
     let (need, how) = cfg.memory_estimate();
     check_memory(&format!("sampling {}", cfg.name), need, &how)?;
-    let run = RunDir::create(cmd.out.as_deref(), &cfg.name, existing(cmd.force))?;
+    let run = create_run(cmd.out.as_deref(), &cfg.name, existing(cmd.force))?;
     run.write(files::CONFIG, &cfg.to_toml())?;
     println!(
         "sampling {} ({} units, {:?} sampler, {} chains × {} steps), seed {}",
@@ -533,7 +533,7 @@ fn run_train(cmd: &TrainCmd) -> Result<()> {
         }
         None => {
             let cfg = cmd.config.resolve_runnable()?;
-            let run = RunDir::create(cmd.out.as_deref(), &cfg.name, existing(cmd.force))?;
+            let run = create_run(cmd.out.as_deref(), &cfg.name, existing(cmd.force))?;
             (run, cfg, None)
         }
     };
@@ -702,8 +702,7 @@ fn run_eval(cmd: &EvalCmd) -> Result<()> {
     if let Some(out) = &cmd.save_outputs {
         check_outputs_file(out, network, cmd.force)?;
     }
-    let run =
-        RunDir::create(cmd.out.as_deref(), &format!("{}-eval", cfg.name), existing(cmd.force))?;
+    let run = create_run(cmd.out.as_deref(), &format!("{}-eval", cfg.name), existing(cmd.force))?;
     let result = evaluate_saved(&cfg, &source, &data, &device)?;
     let test = &result.test;
     for line in result.write(&cfg, &data, &device, choice.name(), &run)? {
@@ -779,7 +778,7 @@ fn run_robustness(cmd: &RobustnessCmd) -> Result<()> {
     sweep.validate()?;
     let (_, device) = cmd.runtime.device(cfg.precision)?;
     let data = cmd.runtime.data(cfg.dataset)?;
-    let run = RunDir::create(
+    let run = create_run(
         cmd.out.as_deref(),
         &format!("{}-robustness-{}", cfg.name, effect.name()),
         existing(cmd.force),
@@ -993,7 +992,7 @@ fn run_import(cmd: &ImportCmd) -> Result<()> {
     };
     let (_, device) = RuntimeArgs { device: None, data_dir: None }.device(cfg.precision)?;
     let model = cfg.method.kind().load(&cfg, &NetworkSource::Nir(cmd.file.clone()), &device)?;
-    let run = RunDir::create(Some(out), &cfg.name, existing(cmd.force))?;
+    let run = create_run(Some(out), &cfg.name, existing(cmd.force))?;
     spikeburn::io::write_atomic(&run.file(files::CONFIG), cfg.to_toml().as_bytes())?;
     model.save(&run, &cfg)?;
     println!(
@@ -1085,6 +1084,29 @@ fn install_interrupt_handler() {
     }
 }
 
+/// The run folder this process made (absent before the command), if any.
+static NEW_RUN_DIR: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// [`RunDir::create`], remembering a folder the command makes, so that a command that fails
+/// before writing anything of its run leaves no empty run folder behind.
+fn create_run(out: Option<&Path>, name: &str, existing: Existing) -> Result<RunDir> {
+    let fresh = out.is_none_or(|p| !p.exists());
+    let run = RunDir::create(out, name, existing)?;
+    if fresh && let Ok(mut slot) = NEW_RUN_DIR.lock() {
+        *slot = Some(run.path.clone());
+    }
+    Ok(run)
+}
+
+/// After a failed command: removes the run folder it made if the folder holds nothing of the
+/// run (nothing, or only the resolved config.toml), and returns it.
+fn discard_unused_run_dir() -> Option<PathBuf> {
+    let path = NEW_RUN_DIR.lock().ok()?.take()?;
+    let unused =
+        std::fs::read_dir(&path).ok()?.all(|e| e.is_ok_and(|e| e.file_name() == files::CONFIG));
+    (unused && std::fs::remove_dir_all(&path).is_ok()).then_some(path)
+}
+
 fn main() {
     let cli = Cli::parse();
     if matches!(cli.command, Command::Train(_)) {
@@ -1092,6 +1114,9 @@ fn main() {
     }
     if let Err(e) = run(cli).context("spikeburn failed") {
         eprintln!("error: {}", report(&e));
+        if let Some(dir) = discard_unused_run_dir() {
+            eprintln!("(removed {}: the run had written nothing into it)", dir.display());
+        }
         let interrupted = e.chain().any(|c| c.downcast_ref::<Interrupted>().is_some());
         std::process::exit(if interrupted { 130 } else { 1 });
     }
