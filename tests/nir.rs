@@ -304,8 +304,13 @@ fn bad_files_give_errors_that_name_them() {
     let e = nir::read(&path).unwrap_err().to_string();
     assert!(e.contains("node 'conv1'") && e.contains("Conv2d is not supported"), "{e}");
 
-    // A foreign graph does not become a spikeburn network: its LIF neurons have no synapse.
+    // The recurrent braille network does not become a (feed-forward) spikeburn network.
     let (cfg, _) = load("yinyang-ttfs-double");
+    let source = NetworkSource::Nir(fixtures().join("braille_noDelay_noBias_subtract.nir"));
+    let e = cfg.method.kind().load(&cfg, &source, &Device::default()).unwrap_err().to_string();
+    assert!(e.contains("also fed by 'lif1.w_rec'") && e.contains("feed-forward"), "{e}");
+
+    // A foreign graph does not become a spikeburn network: its LIF neurons have no synapse.
     let source = NetworkSource::Nir(fixtures().join("lif_norse.nir"));
     let e = cfg.method.kind().load(&cfg, &source, &Device::default()).unwrap_err().to_string();
     assert!(e.contains("lif_norse.nir"), "{e}");

@@ -264,6 +264,9 @@ fn layers_of(graph: &Graph, time_unit: f64, fold_r: bool) -> Result<Vec<LayerVal
         }
         let w = weight_of(&fc)?;
         let cell = only(&fc, "neuron node")?;
+        if layers.len() >= graph.nodes.len() || cell == current {
+            return Err(format!("the chain through '{cell}' loops back (a recurrent graph)"));
+        }
         let NodeKind::Neurons(neurons) = &graph.nodes[&cell].kind else {
             return Err(format!("node '{fc}' feeds '{cell}', which is not a neuron node"));
         };
