@@ -336,8 +336,15 @@ fn layers_of(graph: &Graph, time_unit: f64, fold_r: bool) -> Result<Vec<LayerVal
     Ok(layers)
 }
 
-/// Check that the graph's layers have the sizes of `expected` (`(n_inputs, n_bias, n_out)`).
-fn check_sizes(layers: &[LayerValues], expected: &[(usize, usize, usize)]) -> Result<(), String> {
+/// The graph's layers ([`layers_of`]), checked to have the sizes of `expected`
+/// (`(n_inputs, n_bias, n_out)` per layer).
+fn sized_layers(
+    graph: &Graph,
+    time_unit: f64,
+    fold_r: bool,
+    expected: &[(usize, usize, usize)],
+) -> Result<Vec<LayerValues>, String> {
+    let layers = layers_of(graph, time_unit, fold_r)?;
     if layers.len() != expected.len() {
         return Err(format!(
             "the graph has {} layers, the configured network {}",
@@ -355,7 +362,7 @@ fn check_sizes(layers: &[LayerValues], expected: &[(usize, usize, usize)]) -> Re
             ));
         }
     }
-    Ok(())
+    Ok(layers)
 }
 
 /// The graph's time unit (seconds per model unit): its `time_unit_s` metadata, else `fallback`.
@@ -390,10 +397,9 @@ pub fn into_ttfs(
     graph: &Graph,
     time_unit: f64,
 ) -> Result<SpikeTimeNetwork, String> {
-    let layers = layers_of(graph, time_unit, false)?;
     let expected: Vec<_> =
         net.layers.iter().map(|l| (l.n_inputs(), l.bias_times.len(), l.n_outputs())).collect();
-    check_sizes(&layers, &expected)?;
+    let layers = sized_layers(graph, time_unit, false, &expected)?;
     for (k, (layer, v)) in net.layers.iter_mut().zip(layers).enumerate() {
         let n = v.neurons;
         if n.v_threshold.is_none() {
@@ -429,10 +435,9 @@ pub fn into_surrogate(
     graph: &Graph,
     time_unit: f64,
 ) -> Result<SurrogateNetwork, String> {
-    let layers = layers_of(graph, time_unit, true)?;
     let expected: Vec<_> =
         net.layers.iter().map(|l| (l.n_inputs(), l.bias_times.len(), l.n_outputs())).collect();
-    check_sizes(&layers, &expected)?;
+    let layers = sized_layers(graph, time_unit, true, &expected)?;
     for (k, (layer, v)) in net.layers.iter_mut().zip(layers).enumerate() {
         let n = v.neurons;
         if n.v_threshold.is_some() != layer.cell.spiking {

@@ -113,31 +113,13 @@ fn read_node(g: &Group) -> Result<Node, String> {
         "Output" => NodeKind::Output { shape: shape("shape")? },
         "Linear" => NodeKind::Linear { weight: arr("weight")? },
         "Affine" => NodeKind::Affine { weight: arr("weight")?, bias: arr("bias")? },
-        "LIF" | "LI" => {
-            let tau = vec("tau")?;
-            let n = tau.len();
-            let spiking = kind == "LIF";
-            NodeKind::Neurons(Neurons {
-                r: vec("r")?,
-                v_leak: vec("v_leak")?,
-                v_threshold: if spiking { Some(vec("v_threshold")?) } else { None },
-                v_reset: if spiking {
-                    Some(opt("v_reset")?.unwrap_or_else(|| zeros(n)))
-                } else {
-                    None
-                },
-                w_in: None,
-                tau_syn: None,
-                tau_mem: tau,
-            })
-        }
-        "CubaLIF" | "CubaLI" => {
-            let tau_mem = vec("tau_mem")?;
+        "LIF" | "LI" | "CubaLIF" | "CubaLI" => {
+            let cuba = kind.starts_with("Cuba");
+            let spiking = kind.ends_with("LIF");
+            let tau_mem = vec(if cuba { "tau_mem" } else { "tau" })?;
             let n = tau_mem.len();
-            let spiking = kind == "CubaLIF";
-            let w_in = opt("w_in")?.map(|w| if w.len() == 1 { vec![w[0]; n] } else { w });
             NodeKind::Neurons(Neurons {
-                tau_syn: Some(vec("tau_syn")?),
+                tau_syn: if cuba { Some(vec("tau_syn")?) } else { None },
                 r: vec("r")?,
                 v_leak: vec("v_leak")?,
                 v_threshold: if spiking { Some(vec("v_threshold")?) } else { None },
@@ -146,7 +128,13 @@ fn read_node(g: &Group) -> Result<Node, String> {
                 } else {
                     None
                 },
-                w_in: Some(w_in.unwrap_or_else(|| ones(n))),
+                // w_in may be a scalar (NIR broadcasts it); absent, NIR's default 1.
+                w_in: if cuba {
+                    let w = opt("w_in")?.unwrap_or_else(|| ones(n));
+                    Some(if w.len() == 1 { vec![w[0]; n] } else { w })
+                } else {
+                    None
+                },
                 tau_mem,
             })
         }
