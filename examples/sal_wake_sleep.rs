@@ -5,15 +5,17 @@
 //!
 //! ```sh
 //! cargo run --release --example sal_wake_sleep -- [--seeds N] [--iterations I] [--sigma 0,0.2,…]
-//!     [--out DIR]
+//!     [--out DIR] [--replot]
 //! ```
 //! Seed `s` draws the target (W*, b* ~ U(−1, 1)) and the initial noise; both arms of a seed start
 //! from the same weights. Writes `DIR/sal_wake_sleep.csv` (every run, every validation point) and
-//! `DIR/sal_wake_sleep.svg` (final D_KL against σ_init: medians and quartiles). Default DIR:
+//! `DIR/sal_wake_sleep.svg` and `.png` (final D_KL against σ_init: medians and quartiles);
+//! `--replot` draws the chart again from `DIR/sal_wake_sleep.csv` without running. Default DIR:
 //! `runs/sal-wake-sleep`.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use spikeburn::io::plot::{Figure, LineChart, Scale, Series};
@@ -27,8 +29,84 @@ fn quantile(v: &[f64], q: f64) -> f64 {
     s[lo] + (x - lo as f64) * (s[hi] - s[lo])
 }
 
+/// The chart of final D_KL against σ_init: quartiles and median of each arm. `finals` holds,
+/// per σ_init, each arm's final D_KL per seed (without SAL, with SAL).
+fn chart(out: &Path, seeds: u64, finals: &[(f64, [Vec<f64>; 2])]) -> Result<()> {
+    let mut lines: [Vec<(f64, f64)>; 6] = Default::default();
+    for (sigma, arms) in finals {
+        for (arm, v) in arms.iter().enumerate() {
+            for (k, qq) in [0.25, 0.5, 0.75].into_iter().enumerate() {
+                lines[arm * 3 + k].push((*sigma, quantile(v, qq)));
+            }
+        }
+    }
+    let names =
+        ["no SAL, q25", "no SAL, median", "no SAL, q75", "SAL, q25", "SAL, median", "SAL, q75"];
+    let series: Vec<Series> = names
+        .iter()
+        .zip(lines)
+        .map(|(n, points)| Series { name: (*n).to_string(), points })
+        .collect();
+    let chart = LineChart::new(
+        &format!("7 neurons, wake–sleep from asymmetric weights ({seeds} seeds per level)"),
+        "σ_init (asymmetric initial noise)",
+        "final D_KL(target ‖ sampled) (nats)",
+        [Scale::Linear, Scale::Log],
+        series,
+    );
+    Figure::Lines(chart).write(&out.join("sal_wake_sleep"))?;
+    Ok(())
+}
+
+/// `--replot`: each run's last validation point from `DIR/sal_wake_sleep.csv`, charted again.
+fn replot(out: &Path) -> Result<()> {
+    let path = out.join("sal_wake_sleep.csv");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
+    // (σ bits, arm, seed) → (iteration, D_KL) of the latest point.
+    let mut last: BTreeMap<(u64, usize, u64), (u64, f64)> = BTreeMap::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let bad = || {
+            format!(
+                "{}:{}: expected sigma_init,sal,seed,iteration,dkl,asymmetry",
+                path.display(),
+                n + 1
+            )
+        };
+        if f.len() != 6 {
+            bail!(bad());
+        }
+        let sigma: f64 = f[0].parse().with_context(bad)?;
+        let arm = usize::from(f[1].parse::<bool>().with_context(bad)?);
+        let seed: u64 = f[2].parse().with_context(bad)?;
+        let (it, dkl): (u64, f64) =
+            (f[3].parse().with_context(bad)?, f[4].parse().with_context(bad)?);
+        let e = last.entry((sigma.to_bits(), arm, seed)).or_insert((it, dkl));
+        if it >= e.0 {
+            *e = (it, dkl);
+        }
+    }
+    let mut finals: Vec<(f64, [Vec<f64>; 2])> = Vec::new();
+    let mut seeds = 0;
+    for ((bits, arm, seed), (_, dkl)) in last {
+        let sigma = f64::from_bits(bits);
+        if finals.last().is_none_or(|(s, _)| *s != sigma) {
+            finals.push((sigma, Default::default()));
+        }
+        finals.last_mut().expect("pushed").1[arm].push(dkl);
+        seeds = seeds.max(seed + 1);
+    }
+    if finals.is_empty() {
+        bail!("{}: no runs in it", path.display());
+    }
+    chart(out, seeds, &finals)?;
+    println!("wrote {} from {}", out.join("sal_wake_sleep.svg").display(), path.display());
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let (mut seeds, mut out) = (10u64, PathBuf::from("runs/sal-wake-sleep"));
+    let mut replot_only = false;
     let mut protocol = AsymmetricWakeSleep::default();
     let mut levels = vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0];
     let mut it = std::env::args().skip(1);
@@ -38,6 +116,7 @@ fn main() -> Result<()> {
             "--seeds" => seeds = value()?.parse().context("--seeds")?,
             "--iterations" => protocol.iterations = value()?.parse().context("--iterations")?,
             "--out" => out = PathBuf::from(value()?),
+            "--replot" => replot_only = true,
             "--sigma" => {
                 levels = value()?
                     .split(',')
@@ -46,6 +125,9 @@ fn main() -> Result<()> {
             }
             other => bail!("unknown argument {other}"),
         }
+    }
+    if replot_only {
+        return replot(&out);
     }
     if seeds == 0 || protocol.iterations == 0 {
         bail!("--seeds and --iterations must be at least 1");
@@ -58,7 +140,7 @@ fn main() -> Result<()> {
         "| σ_init | D_KL without SAL (median [IQR]) | D_KL with SAL | Var(W − Wᵀ) without | with |"
     );
     println!("|---|---|---|---|---|");
-    let mut medians: [Vec<(f64, f64)>; 6] = Default::default();
+    let mut all_finals = Vec::new();
     for &sigma in &levels {
         let mut finals = [Vec::new(), Vec::new()];
         let mut asym = [Vec::new(), Vec::new()];
@@ -85,27 +167,9 @@ fn main() -> Result<()> {
             quantile(&asym[0], 0.5),
             quantile(&asym[1], 0.5)
         );
-        for (arm, v) in finals.iter().enumerate() {
-            for (k, qq) in [0.25, 0.5, 0.75].into_iter().enumerate() {
-                medians[arm * 3 + k].push((sigma, quantile(v, qq)));
-            }
-        }
+        all_finals.push((sigma, finals));
     }
-    let names =
-        ["no SAL, q25", "no SAL, median", "no SAL, q75", "SAL, q25", "SAL, median", "SAL, q75"];
-    let series: Vec<Series> = names
-        .iter()
-        .zip(medians)
-        .map(|(n, points)| Series { name: (*n).to_string(), points })
-        .collect();
-    let chart = LineChart::new(
-        &format!("7 neurons, wake–sleep from asymmetric weights ({seeds} seeds per level)"),
-        "σ_init (asymmetric initial noise)",
-        "final D_KL(p* ‖ p̂) (nats)",
-        [Scale::Linear, Scale::Log],
-        series,
-    );
-    Figure::Lines(chart).write(&out.join("sal_wake_sleep"))?;
+    chart(&out, seeds, &all_finals)?;
     println!("wrote {} and sal_wake_sleep.svg/.png", csv_path.display());
     Ok(())
 }

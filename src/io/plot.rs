@@ -293,9 +293,63 @@ where
             });
     }
     if chart.series.iter().any(|s| !s.name.is_empty()) {
-        draw_legend(&mut c, 12, SeriesLabelPosition::UpperRight)?;
+        let (w, h) = area.dim_in_pixel();
+        // The legend box as fractions of the plot: 7 px a character beside a 20 px line sample,
+        // 18 px a row (a little generous, so a line just outside still clears it).
+        let chars = chart.series.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+        let plot = ((w as f64 - 100.0).max(1.0), (h as f64 - 100.0).max(1.0));
+        let size = (
+            ((chars as f64 * 7.0 + 50.0) / plot.0).min(0.6),
+            ((chart.series.len() as f64 * 18.0 + 16.0) / plot.1).min(0.8),
+        );
+        draw_legend(&mut c, 12, legend_corner(chart, [xr, yr], size))?;
     }
     Ok(())
+}
+
+/// The corner of the plot whose legend-sized box (`size`, fractions of the plot's width and
+/// height) the lines cross least: upper right, upper left, lower right, lower left, in that order
+/// of preference among equals. Each segment is sampled, so a sparse line through a corner counts.
+fn legend_corner(
+    chart: &LineChart,
+    ranges: [(f64, f64); 2],
+    size: (f64, f64),
+) -> SeriesLabelPosition {
+    let unit = |scale: Scale, (lo, hi): (f64, f64), v: f64| match scale {
+        Scale::Linear => (v - lo) / (hi - lo),
+        Scale::Log => (v.ln() - lo.ln()) / (hi.ln() - lo.ln()),
+    };
+    let [sx, sy] = chart.scales;
+    let corners = [
+        (SeriesLabelPosition::UpperRight, (1.0 - size.0, 1.0), (1.0 - size.1, 1.0)),
+        (SeriesLabelPosition::UpperLeft, (0.0, size.0), (1.0 - size.1, 1.0)),
+        (SeriesLabelPosition::LowerRight, (1.0 - size.0, 1.0), (0.0, size.1)),
+        (SeriesLabelPosition::LowerLeft, (0.0, size.0), (0.0, size.1)),
+    ];
+    let mut hits = [0usize; 4];
+    for s in &chart.series {
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|&&(a, b)| shows(sx, a) && shows(sy, b))
+            .map(|&(a, b)| (unit(sx, ranges[0], a), unit(sy, ranges[1], b)))
+            .collect();
+        let samples = pts.windows(2).flat_map(|p| {
+            (0..20).map(move |k| {
+                let f = k as f64 / 20.0;
+                (p[0].0 + f * (p[1].0 - p[0].0), p[0].1 + f * (p[1].1 - p[0].1))
+            })
+        });
+        for (x, y) in samples.chain(pts.last().copied()) {
+            for (n, (_, (x0, x1), (y0, y1))) in hits.iter_mut().zip(&corners) {
+                if (*x0..=*x1).contains(&x) && (*y0..=*y1).contains(&y) {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    let best = (0..4).min_by_key(|&i| (hits[i], i)).expect("four corners");
+    corners[best].0.clone()
 }
 
 fn draw_lines<DB: DrawingBackend>(area: &Area<'_, DB>, chart: &LineChart) -> Result<(), String> {
@@ -617,6 +671,30 @@ mod tests {
                 points.split('"').next().unwrap().split_whitespace().count()
             })
             .collect()
+    }
+
+    /// The legend goes to the corner the lines leave free: upper right by default, elsewhere
+    /// when a line runs through it (a rising line through the upper right, the SAL chart's
+    /// case; a sparse line counts by its segments, not only its points).
+    #[test]
+    fn the_legend_avoids_the_lines() {
+        let pos = |series: Vec<Series>, scales: [Scale; 2]| {
+            let chart = LineChart::new("t", "x", "y", scales, series);
+            let [sx, sy] = chart.scales;
+            let ranges = [fit(sx, chart.shown().map(|p| p.0)), fit(sy, chart.shown().map(|p| p.1))];
+            format!("{:?}", legend_corner(&chart, ranges, (0.3, 0.3)))
+        };
+        let lin = [Scale::Linear, Scale::Linear];
+        assert_eq!(pos(vec![series("flat", &[(0.0, 0.0), (1.0, 0.0)])], lin), "UpperRight");
+        let rising = series("rising", &[(0.0, 0.0), (1.0, 1.0)]);
+        assert_eq!(pos(vec![rising], lin), "UpperLeft");
+        // Log axis: only 2 points, the segment passes through the upper right.
+        let sparse = series("sparse", &[(0.0, 1e-4), (1.0, 1e-1)]);
+        assert_eq!(pos(vec![sparse], [Scale::Linear, Scale::Log]), "UpperLeft");
+        // Lines along the top: the legend goes below.
+        let top = series("top", &[(0.0, 1.0), (0.5, 1.0), (1.0, 1.0)]);
+        let bottom_left = series("low", &[(0.0, 0.0), (0.2, 0.0)]);
+        assert_eq!(pos(vec![top, bottom_left], lin), "LowerRight");
     }
 
     /// A log–log chart: one line per series, the legend, title and axis labels as text, decade
