@@ -254,6 +254,7 @@ fn lines_on<DB, X, Y>(
     chart: &LineChart,
     (x, xr): (X, (f64, f64)),
     (y, yr): (Y, (f64, f64)),
+    legend: SeriesLabelPosition,
 ) -> Result<(), String>
 where
     DB: DrawingBackend,
@@ -293,28 +294,53 @@ where
             });
     }
     if chart.series.iter().any(|s| !s.name.is_empty()) {
-        let (w, h) = area.dim_in_pixel();
-        // The legend box as fractions of the plot: 7 px a character beside a 20 px line sample,
-        // 18 px a row (a little generous, so a line just outside still clears it).
-        let chars = chart.series.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
-        let plot = ((w as f64 - 100.0).max(1.0), (h as f64 - 100.0).max(1.0));
-        let size = (
-            ((chars as f64 * 7.0 + 50.0) / plot.0).min(0.6),
-            ((chart.series.len() as f64 * 18.0 + 16.0) / plot.1).min(0.8),
-        );
-        draw_legend(&mut c, 12, legend_corner(chart, [xr, yr], size))?;
+        draw_legend(&mut c, 12, legend)?;
     }
     Ok(())
 }
 
+/// The legend box's size as fractions of the plot in `area` (7 px a character beside a 20 px
+/// line sample, 18 px a row; a little generous, so a line just outside still clears it).
+fn legend_size<DB: DrawingBackend>(area: &Area<'_, DB>, chart: &LineChart) -> (f64, f64) {
+    let (w, h) = area.dim_in_pixel();
+    let chars = chart.series.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+    let plot = ((w as f64 - 100.0).max(1.0), (h as f64 - 100.0).max(1.0));
+    (
+        ((chars as f64 * 7.0 + 50.0) / plot.0).min(0.6),
+        ((chart.series.len() as f64 * 18.0 + 16.0) / plot.1).min(0.6),
+    )
+}
+
+/// Where the legend goes: a corner no line crosses ([`legend_corner`]); if every corner is
+/// crossed, the upper right with the y axis raised by the legend's height, so the lines pass
+/// below it. Returns the position and the y range.
+fn legend_plan(
+    chart: &LineChart,
+    [xr, yr]: [(f64, f64); 2],
+    size: (f64, f64),
+) -> (SeriesLabelPosition, (f64, f64)) {
+    let (corner, hits) = legend_corner(chart, [xr, yr], size);
+    if hits == 0 {
+        return (corner, yr);
+    }
+    let (y0, y1) = yr;
+    let grow = 1.0 / (1.0 - size.1);
+    let y1 = match chart.scales[1] {
+        Scale::Linear => y0 + (y1 - y0) * grow,
+        Scale::Log => (y0.ln() + (y1.ln() - y0.ln()) * grow).exp(),
+    };
+    (SeriesLabelPosition::UpperRight, (y0, y1))
+}
+
 /// The corner of the plot whose legend-sized box (`size`, fractions of the plot's width and
-/// height) the lines cross least: upper right, upper left, lower right, lower left, in that order
-/// of preference among equals. Each segment is sampled, so a sparse line through a corner counts.
+/// height) the lines cross least, with the number of line samples inside it: upper right, upper
+/// left, lower right, lower left, in that order of preference among equals. Each segment is
+/// sampled, so a sparse line through a corner counts.
 fn legend_corner(
     chart: &LineChart,
     ranges: [(f64, f64); 2],
     size: (f64, f64),
-) -> SeriesLabelPosition {
+) -> (SeriesLabelPosition, usize) {
     let unit = |scale: Scale, (lo, hi): (f64, f64), v: f64| match scale {
         Scale::Linear => (v - lo) / (hi - lo),
         Scale::Log => (v.ln() - lo.ln()) / (hi.ln() - lo.ln()),
@@ -349,23 +375,24 @@ fn legend_corner(
         }
     }
     let best = (0..4).min_by_key(|&i| (hits[i], i)).expect("four corners");
-    corners[best].0.clone()
+    (corners[best].0.clone(), hits[best])
 }
 
 fn draw_lines<DB: DrawingBackend>(area: &Area<'_, DB>, chart: &LineChart) -> Result<(), String> {
     let [sx, sy] = chart.scales;
     let xr @ (x0, x1) = fit(sx, chart.shown().map(|p| p.0));
-    let yr @ (y0, y1) = fit(sy, chart.shown().map(|p| p.1));
+    let yr = fit(sy, chart.shown().map(|p| p.1));
+    let (legend, yr @ (y0, y1)) = legend_plan(chart, [xr, yr], legend_size(area, chart));
     match (sx, sy) {
-        (Scale::Linear, Scale::Linear) => lines_on(area, chart, (x0..x1, xr), (y0..y1, yr)),
+        (Scale::Linear, Scale::Linear) => lines_on(area, chart, (x0..x1, xr), (y0..y1, yr), legend),
         (Scale::Linear, Scale::Log) => {
-            lines_on(area, chart, (x0..x1, xr), ((y0..y1).log_scale(), yr))
+            lines_on(area, chart, (x0..x1, xr), ((y0..y1).log_scale(), yr), legend)
         }
         (Scale::Log, Scale::Linear) => {
-            lines_on(area, chart, ((x0..x1).log_scale(), xr), (y0..y1, yr))
+            lines_on(area, chart, ((x0..x1).log_scale(), xr), (y0..y1, yr), legend)
         }
         (Scale::Log, Scale::Log) => {
-            lines_on(area, chart, ((x0..x1).log_scale(), xr), ((y0..y1).log_scale(), yr))
+            lines_on(area, chart, ((x0..x1).log_scale(), xr), ((y0..y1).log_scale(), yr), legend)
         }
     }
 }
@@ -682,7 +709,7 @@ mod tests {
             let chart = LineChart::new("t", "x", "y", scales, series);
             let [sx, sy] = chart.scales;
             let ranges = [fit(sx, chart.shown().map(|p| p.0)), fit(sy, chart.shown().map(|p| p.1))];
-            format!("{:?}", legend_corner(&chart, ranges, (0.3, 0.3)))
+            format!("{:?}", legend_corner(&chart, ranges, (0.3, 0.3)).0)
         };
         let lin = [Scale::Linear, Scale::Linear];
         assert_eq!(pos(vec![series("flat", &[(0.0, 0.0), (1.0, 0.0)])], lin), "UpperRight");
@@ -695,6 +722,26 @@ mod tests {
         let top = series("top", &[(0.0, 1.0), (0.5, 1.0), (1.0, 1.0)]);
         let bottom_left = series("low", &[(0.0, 0.0), (0.2, 0.0)]);
         assert_eq!(pos(vec![top, bottom_left], lin), "LowerRight");
+        // Every corner crossed (lines along the top and the bottom, full width): the y axis is
+        // raised by the legend's height and the legend sits above the lines, free.
+        let lines = vec![
+            series("top", &[(0.0, 1.0), (1.0, 1.0)]),
+            series("bottom", &[(0.0, 0.0), (1.0, 0.0)]),
+        ];
+        let chart = LineChart::linear("t", "x", "y", lines);
+        let ranges = [
+            fit(Scale::Linear, chart.shown().map(|p| p.0)),
+            fit(Scale::Linear, chart.shown().map(|p| p.1)),
+        ];
+        assert!(legend_corner(&chart, ranges, (0.3, 0.3)).1 > 0);
+        let (p, yr) = legend_plan(&chart, ranges, (0.3, 0.3));
+        assert_eq!(format!("{p:?}"), "UpperRight");
+        assert!(yr.1 > ranges[1].1 && yr.0 == ranges[1].0, "{yr:?}");
+        assert_eq!(
+            legend_corner(&chart, [ranges[0], yr], (0.3, 0.3)).1,
+            0,
+            "the raised top is free"
+        );
     }
 
     /// A log–log chart: one line per series, the legend, title and axis labels as text, decade
