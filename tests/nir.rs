@@ -203,6 +203,25 @@ fn a_surrogate_network_round_trips_exactly() {
     assert_eq!(graph.meta_text("reset"), Some("Subtract"));
 }
 
+/// A graph of another method's layers is refused with the layer and node type: the surrogate
+/// network's leaky-integrator output (CubaLI) read as a first-spike-time network of the same
+/// sizes (256–246–10).
+#[test]
+fn a_graph_of_another_neuron_kind_is_refused() {
+    let (cfg, model) = load("mnist16-surrogate");
+    let graph = spikeburn::train::nir::export_nir(model.as_ref(), &cfg, 1e-3).unwrap();
+    let path = tmp("surrogate-as-ttfs.nir");
+    nir::write(&graph, &path).unwrap();
+    let ttfs = ExperimentConfig::from_file(&models().join("mnist16-ttfs.toml")).unwrap();
+    let e = ttfs.method.kind().load(&ttfs, &NetworkSource::Nir(path), &Device::default());
+    let e = e.unwrap_err().to_string();
+    assert!(
+        e.contains("surrogate-as-ttfs.nir")
+            && e.contains("layer 1: a first-spike-time layer spikes (CubaLIF), got CubaLI"),
+        "{e}"
+    );
+}
+
 #[test]
 fn the_sampling_machine_has_no_nir_form() {
     let (cfg, model) = load("mnist16-sampling");

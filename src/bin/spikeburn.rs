@@ -973,7 +973,7 @@ fn run_import(cmd: &ImportCmd) -> Result<()> {
         };
         let trace = simulate::simulate(&graph, &inputs, opts)
             .map_err(|m| anyhow::anyhow!("{}: {m}", input.display()))?;
-        let csv = trace_csv(&graph, &trace);
+        let csv = trace_csv(&trace);
         match &cmd.trace {
             Some(path) => spikeburn::io::write_atomic(path, csv.as_bytes())?,
             None => print!("{csv}"),
@@ -1024,10 +1024,7 @@ fn read_csv_rows(path: &Path) -> Result<Vec<Vec<f64>>> {
 
 /// A simulation trace as CSV: a header, then one row per step with each neuron node's
 /// potentials and outputs.
-fn trace_csv(
-    graph: &spikeburn::io::nir::Graph,
-    trace: &spikeburn::io::nir::simulate::Trace,
-) -> String {
+fn trace_csv(trace: &spikeburn::io::nir::simulate::Trace) -> String {
     use std::fmt::Write as _;
     let neuron_nodes: Vec<&String> = trace.v.keys().collect();
     let mut header = vec!["step".to_string()];
@@ -1041,7 +1038,6 @@ fn trace_csv(
             }
         }
     }
-    let _ = graph;
     let mut out = header.join(",") + "\n";
     let steps = neuron_nodes.first().map_or(0, |n| trace.v[*n].len());
     for t in 0..steps {

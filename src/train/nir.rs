@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::config::ExperimentConfig;
 use super::model::TrainedModel;
-use crate::io::nir::{self, Graph, convert};
+use crate::io::nir::{Graph, convert};
 use crate::surrogate::SurrogateNetwork;
 use crate::ttfs::SpikeTimeNetwork;
 
@@ -54,12 +54,4 @@ pub fn config_of(graph: &Graph, path: &Path) -> Result<ExperimentConfig, String>
     })?;
     ExperimentConfig::from_toml_str(text, &format!("{} (spikeburn_config)", path.display()))
         .map_err(|e| e.to_string())
-}
-
-/// Read a NIR file (see [`nir::read`]).
-///
-/// # Errors
-/// [`crate::io::IoError`] naming the file.
-pub fn read_graph(path: &Path) -> Result<(Graph, Vec<String>), crate::io::IoError> {
-    nir::read(path)
 }

@@ -401,14 +401,15 @@ pub fn into_ttfs(
         net.layers.iter().map(|l| (l.n_inputs(), l.bias_times.len(), l.n_outputs())).collect();
     let layers = sized_layers(graph, time_unit, false, &expected)?;
     for (k, (layer, v)) in net.layers.iter_mut().zip(layers).enumerate() {
+        let kind = v.neurons.type_name();
         let n = v.neurons;
-        if n.v_threshold.is_none() {
+        let (Some(tau_syn), Some(v_th)) = (n.tau_syn, n.v_threshold) else {
             return Err(format!(
-                "layer {k}: a first-spike-time layer spikes (CubaLIF), got CubaLI"
+                "layer {k}: a first-spike-time layer spikes (CubaLIF), got {}",
+                kind
             ));
-        }
+        };
         let ratio = layer.tau_ratio.value();
-        let tau_syn = n.tau_syn.expect("layers_of keeps current-based neurons");
         if let Some(j) = (0..tau_syn.len()).find(|&j| !close(n.tau_mem[j], ratio * tau_syn[j])) {
             return Err(format!(
                 "layer {k}, neuron {j}: τ_mem/τ_syn = {}, the configured network has τm/τs = {ratio}",
@@ -417,7 +418,7 @@ pub fn into_ttfs(
         }
         set_weights(&mut layer.weights, v.weights);
         set1(&mut layer.tau_syn, tau_syn);
-        set1(&mut layer.v_th, n.v_threshold.expect("checked"));
+        set1(&mut layer.v_th, v_th);
         set1(&mut layer.v_leak, n.v_leak);
         set1(&mut layer.g_leak, n.r.iter().map(|r| 1.0 / r).collect());
         layer.bias_times = v.bias_times;
@@ -439,11 +440,18 @@ pub fn into_surrogate(
         net.layers.iter().map(|l| (l.n_inputs(), l.bias_times.len(), l.n_outputs())).collect();
     let layers = sized_layers(graph, time_unit, true, &expected)?;
     for (k, (layer, v)) in net.layers.iter_mut().zip(layers).enumerate() {
+        let kind = v.neurons.type_name();
         let n = v.neurons;
+        let Some(tau_syn) = n.tau_syn else {
+            return Err(format!(
+                "layer {k}: a surrogate layer is current-based (CubaLIF, CubaLI), got {}",
+                kind
+            ));
+        };
         if n.v_threshold.is_some() != layer.cell.spiking {
             return Err(format!(
                 "layer {k}: the graph has a {} node, the configured layer is {}",
-                n.type_name(),
+                kind,
                 if layer.cell.spiking {
                     "spiking (CubaLIF)"
                 } else {
@@ -456,7 +464,7 @@ pub fn into_surrogate(
         set_weights(&mut layer.weights, v.weights);
         let c = &mut layer.cell;
         set1(&mut c.tau_mem_inv, inv(n.tau_mem));
-        set1(&mut c.tau_syn_inv, inv(n.tau_syn.expect("layers_of keeps current-based neurons")));
+        set1(&mut c.tau_syn_inv, inv(tau_syn));
         set1(&mut c.v_leak, n.v_leak);
         if let (Some(th), Some(reset)) = (n.v_threshold, n.v_reset) {
             set1(&mut c.v_th, th);

@@ -397,6 +397,12 @@ fn check_node(name: &str, kind: &NodeKind) -> Result<(), GraphError> {
             if shape.is_empty() || shape.contains(&0) {
                 return Err(bad(format!("shape {shape:?} has no elements")));
             }
+            let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+            if n.is_none_or(|n| n > MAX_ELEMENTS) {
+                return Err(bad(format!(
+                    "shape {shape:?} has more than {MAX_ELEMENTS} elements, more than spikeburn reads"
+                )));
+            }
         }
         NodeKind::Linear { weight } | NodeKind::Affine { weight, .. } => {
             if weight.shape.len() != 2 || weight.shape.contains(&0) {
@@ -509,6 +515,12 @@ mod tests {
         let mut g = chain();
         g.add("fc", Node::new(NodeKind::Linear { weight: Array::matrix(3, 2, vec![f64::NAN; 6]) }));
         assert!(g.validate().unwrap_err().to_string().contains("weight[0] is NaN"));
+
+        // A declared shape whose size overflows (or is merely huge) is refused, not allocated.
+        let mut g = chain();
+        g.add("in", Node::new(NodeKind::Input { shape: vec![100_000_000; 3] }));
+        let e = g.validate().unwrap_err().to_string();
+        assert!(e.contains("node 'in' (Input)") && e.contains("more than spikeburn reads"), "{e}");
 
         let mut g = chain();
         g.nodes.remove("in");
